@@ -1,0 +1,138 @@
+//! The storage traits the protocol needs, and the records they move. One implementation
+//! (`portcullis-store`) serves SQLite and PostgreSQL with the same queries.
+//!
+//! Each trait is small and named for what it stores, as fosite's `*Storage` interfaces are.
+//! Every method that a response depends on returns only after the write is committed.
+
+use std::future::Future;
+
+use crate::client::{Client, ClientId, ClientPermission, ClientStatus, GrantType};
+use crate::keys::SigningAlgorithm;
+use crate::scope::{ScopeDefinition, ScopeName};
+use crate::UnixTime;
+
+/// A storage failure. The protocol layer answers it with 503 `temporarily_unavailable` and never
+/// pretends the operation succeeded (RFC 7009 §2.2.1, SECURITY.md G-16).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+pub trait ScopeStore {
+    fn list_scopes(&self) -> impl Future<Output = StoreResult<Vec<ScopeDefinition>>> + Send;
+    /// Inserts or replaces a scope definition.
+    fn put_scope(&self, scope: &ScopeDefinition) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_scope(&self, name: &ScopeName) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+pub trait ClientStore {
+    fn list_clients(&self) -> impl Future<Output = StoreResult<Vec<Client>>> + Send;
+    fn get_client(&self, id: &ClientId) -> impl Future<Output = StoreResult<Option<Client>>> + Send;
+    fn insert_client(&self, client: &Client) -> impl Future<Output = StoreResult<()>> + Send;
+    fn set_client_status(
+        &self,
+        id: &ClientId,
+        status: ClientStatus,
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn set_client_secret_hash(
+        &self,
+        id: &ClientId,
+        hash: &[u8],
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn set_client_permission(
+        &self,
+        id: &ClientId,
+        permission: ClientPermission,
+        granted: bool,
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_client(&self, id: &ClientId) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// A signing key as stored: the public JWK in clear, the private key sealed.
+#[derive(Debug, Clone)]
+pub struct StoredSigningKey {
+    pub kid: String,
+    pub alg: SigningAlgorithm,
+    pub public_jwk: String,
+    pub sealed_private_key: Vec<u8>,
+    pub created_at: UnixTime,
+    /// When the key stopped signing; `None` for the current key.
+    pub retired_at: Option<UnixTime>,
+    /// The key stays published until every token it signed has expired.
+    pub publish_until: Option<UnixTime>,
+}
+
+pub trait KeyStore {
+    fn list_signing_keys(&self) -> impl Future<Output = StoreResult<Vec<StoredSigningKey>>> + Send;
+    /// Adds `new_key` as the signing key and retires the current one in one transaction, so
+    /// there is always exactly one current key. `publish_until` is how long the retired key
+    /// stays in the JWKS (the longest lifetime a token it signed can have).
+    fn rotate_signing_key(
+        &self,
+        new_key: &StoredSigningKey,
+        publish_until: UnixTime,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Reads the master-key check value, storing `value` if none is stored yet.
+    fn master_key_check(&self, value: &str) -> impl Future<Output = StoreResult<String>> + Send;
+}
+
+/// One issued token, recorded for revocation, introspection and analytics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub jti: String,
+    pub client_id: String,
+    pub subject: String,
+    pub scopes: String,
+    pub grant_type: GrantType,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// Who is asking for a revocation: only the client a token was issued to may revoke it.
+pub trait TokenStore {
+    /// Records issued tokens. Returns once they are durable.
+    fn record_tokens(&self, tokens: &[TokenRecord]) -> impl Future<Output = StoreResult<()>> + Send;
+    fn get_token(&self, jti: &str) -> impl Future<Output = StoreResult<Option<TokenState>>> + Send;
+    /// Marks the token revoked if it belongs to `client_id`. Returns whether a live token of that
+    /// client was revoked; the change is published to every instance's cache.
+    fn revoke_token(
+        &self,
+        jti: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// A recorded token and whether it was revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenState {
+    pub record: TokenRecord,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// What changed, as seen by other processes (the CLI, other instances) through the change feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Client(String),
+    Scope(String),
+    SigningKey(String),
+    TokenRevoked(String),
+}
+
+pub trait ChangeFeed {
+    /// Changes with an id above `after`, oldest first, and the highest id seen.
+    fn changes_since(&self, after: i64) -> impl Future<Output = StoreResult<(Vec<Change>, i64)>> + Send;
+    fn latest_change_id(&self) -> impl Future<Output = StoreResult<i64>> + Send;
+}

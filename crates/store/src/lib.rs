@@ -1,0 +1,1 @@
+//! Portcullis storage (placeholder while the crate is written).
