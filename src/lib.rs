@@ -1,1 +1,13 @@
-//! Server library.
+//! Portcullis server: configuration, the HTTP surface, the operator CLI and the service layer
+//! both share. Protocol rules live in `portcullis-core`; storage in `portcullis-store`.
+
+pub mod bootstrap;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod introspection_cache;
+pub mod live;
+pub mod server;
+pub mod service;
+pub mod telemetry;

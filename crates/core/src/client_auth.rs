@@ -141,8 +141,9 @@ fn parse_basic(header: &[u8]) -> Option<(String, Secret)> {
     Some((id, Secret::new(secret)))
 }
 
-/// application/x-www-form-urlencoded decoding of one value ('+' is a space).
-fn form_decode(text: &str) -> Option<String> {
+/// application/x-www-form-urlencoded decoding of one value ('+' is a space). `None` when an
+/// escape is malformed or the bytes are not UTF-8.
+pub fn form_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -1,0 +1,49 @@
+//! `portcullis keys …`
+
+use clap::Subcommand;
+use portcullis_core::keys::SigningAlgorithm;
+use portcullis_core::store::KeyStore;
+
+use crate::bootstrap;
+use crate::config::{RawSettings, StorageConfig};
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate a new signing key and make it current. The previous key stays in the JWKS until
+    /// every token it signed has expired (PORTCULLIS_MAX_ACCESS_TOKEN_LIFETIME).
+    Rotate {
+        /// ES256, RS256 or EdDSA.
+        #[arg(long)]
+        alg: SigningAlgorithm,
+    },
+    /// List signing keys and whether each is current, retired or gone from the JWKS.
+    List,
+}
+
+pub async fn run(command: KeysCommand, storage: &StorageConfig, _raw: &RawSettings) -> anyhow::Result<()> {
+    let opened = bootstrap::open(storage).await?;
+    match command {
+        KeysCommand::Rotate { alg } => {
+            let kid = bootstrap::rotate_signing_key(
+                &opened.store,
+                &opened.master_key,
+                alg,
+                storage.max_access_token_lifetime,
+            )
+            .await?;
+            println!("new {alg} signing key {kid} is current");
+        }
+        KeysCommand::List => {
+            let now = crate::clock::unix_now();
+            for key in opened.store.list_signing_keys().await? {
+                let state = match (key.retired_at, key.publish_until) {
+                    (None, _) => "current".to_owned(),
+                    (Some(_), Some(until)) if until > now => format!("retired, published until {until}"),
+                    _ => "retired, unpublished".to_owned(),
+                };
+                println!("{}  {:<6} {}", key.kid, key.alg, state);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! The operator CLI. Commands that change state go through [`crate::service::Operator`], the
+//! same service the portals use, and take effect in a running server within a second.
+
+mod clients;
+mod keys;
+mod scopes;
+
+use clap::{Parser, Subcommand};
+
+use crate::bootstrap;
+use crate::config::{RawSettings, ServerConfig, StorageConfig};
+use crate::service::Operator;
+
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about = "OAuth 2 / OpenID Connect authorization server")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (configuration from PORTCULLIS_* variables; see docs/configuration.md).
+    Serve,
+    /// Create the database if needed and apply pending migrations, then exit.
+    Migrate,
+    /// Manage the scope registry.
+    #[command(subcommand)]
+    Scope(scopes::ScopeCommand),
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(clients::ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let raw = RawSettings::from_env()?;
+    match cli.command {
+        Command::Serve => crate::server::serve(ServerConfig::from_raw(&raw)?).await,
+        Command::Migrate => {
+            let storage = StorageConfig::from_raw(&raw)?;
+            bootstrap::open(&storage).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Scope(command) => scopes::run(command, &operator(&raw).await?).await,
+        Command::Client(command) => clients::run(command, &operator(&raw).await?).await,
+        Command::Keys(command) => keys::run(command, &StorageConfig::from_raw(&raw)?, &raw).await,
+    }
+}
+
+async fn operator(raw: &RawSettings) -> anyhow::Result<Operator> {
+    let storage = StorageConfig::from_raw(raw)?;
+    let opened = bootstrap::open(&storage).await?;
+    Ok(Operator {
+        hasher: opened.master_key.secret_hasher(),
+        store: opened.store,
+        max_access_token_lifetime: storage.max_access_token_lifetime,
+    })
+}
+
+/// Prints a value as pretty JSON.
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

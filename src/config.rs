@@ -1,0 +1,243 @@
+//! Configuration: raw values from `PORTCULLIS_*` environment variables and an optional TOML file
+//! (`PORTCULLIS_CONFIG`), validated once into typed settings.
+//!
+//! Environment variables win over the file. Every missing or invalid value is an error that names
+//! the variable and what to set. The few documented defaults are operational (where to listen,
+//! where the data directory is), never protocol choices: there is no default issuer, audience,
+//! scope, lifetime or redirect URI.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use portcullis_core::keys::SigningAlgorithm;
+
+/// Server-wide cap on any access-token lifetime unless configured: one day.
+const DEFAULT_MAX_ACCESS_TOKEN_LIFETIME: u32 = 24 * 3600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var} is not set: {help}")]
+    Missing { var: &'static str, help: &'static str },
+    #[error("{var} is invalid ({value:?}): {help}")]
+    Invalid { var: &'static str, value: String, help: String },
+    #[error("cannot read the configuration file {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+}
+
+/// Raw settings: each `PORTCULLIS_<NAME>` variable, or `<name>` in the TOML file.
+#[derive(Debug, Default)]
+pub struct RawSettings {
+    values: BTreeMap<String, String>,
+}
+
+impl RawSettings {
+    /// Reads the environment and, if `PORTCULLIS_CONFIG` names one, the TOML file.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_pairs(std::env::vars())
+    }
+
+    /// Builds raw settings from `(variable, value)` pairs, as the environment would give them.
+    pub fn from_pairs(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let mut values = BTreeMap::new();
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        if let Some((_, path)) = vars.iter().find(|(k, _)| k == "PORTCULLIS_CONFIG") {
+            values.extend(read_toml(Path::new(path))?);
+        }
+        for (key, value) in vars {
+            if let Some(name) = key.strip_prefix("PORTCULLIS_") {
+                values.insert(name.to_ascii_lowercase(), value);
+            }
+        }
+        Ok(Self { values })
+    }
+
+    fn get(&self, var: &'static str) -> Option<&str> {
+        let name = var.trim_start_matches("PORTCULLIS_").to_ascii_lowercase();
+        self.values.get(&name).map(String::as_str).filter(|v| !v.trim().is_empty())
+    }
+
+    fn parse<T: FromStr>(&self, var: &'static str, help: &str) -> Result<Option<T>, ConfigError> {
+        self.get(var)
+            .map(|v| {
+                v.trim().parse().map_err(|_| ConfigError::Invalid {
+                    var,
+                    value: v.into(),
+                    help: help.into(),
+                })
+            })
+            .transpose()
+    }
+}
+
+fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+    let file_error = |reason: String| ConfigError::File { path: path.into(), reason };
+    let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| file_error(e.to_string()))?;
+    table
+        .into_iter()
+        .map(|(key, value)| {
+            let value = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => return Err(file_error(format!("{key} must be a string or number, got {other}"))),
+            };
+            Ok((key.to_ascii_lowercase(), value))
+        })
+        .collect()
+}
+
+/// Where state lives: needed by every command, the server and the CLI alike.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    /// The master key itself, when given in the environment.
+    pub master_key: Option<String>,
+    /// Where the master key file is (created with 0600 permissions when missing).
+    pub master_key_file: PathBuf,
+    pub max_connections: u32,
+    pub max_access_token_lifetime: u32,
+}
+
+impl StorageConfig {
+    pub fn from_raw(raw: &RawSettings) -> Result<Self, ConfigError> {
+        let data_dir = PathBuf::from(raw.get("PORTCULLIS_DATA_DIR").unwrap_or("data"));
+        let database_url = match raw.get("PORTCULLIS_DATABASE_URL") {
+            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres") => url.to_owned(),
+            Some(url) => {
+                return Err(ConfigError::Invalid {
+                    var: "PORTCULLIS_DATABASE_URL",
+                    value: url.into(),
+                    help: "use postgres://user@host/db, or leave it unset for the embedded SQLite file"
+                        .into(),
+                })
+            }
+            None => portcullis_store::SqlStore::sqlite_url(&absolute(&data_dir)),
+        };
+        let master_key_file = raw
+            .get("PORTCULLIS_MASTER_KEY_FILE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("master.key"));
+        let max_connections = raw
+            .parse("PORTCULLIS_DATABASE_MAX_CONNECTIONS", "a number of connections, e.g. 16")?
+            .unwrap_or(16);
+        let max_access_token_lifetime = raw
+            .parse(
+                "PORTCULLIS_MAX_ACCESS_TOKEN_LIFETIME",
+                "the longest access-token lifetime any client may get, in seconds",
+            )?
+            .unwrap_or(DEFAULT_MAX_ACCESS_TOKEN_LIFETIME);
+        Ok(Self {
+            data_dir,
+            database_url,
+            master_key: raw.get("PORTCULLIS_MASTER_KEY").map(str::to_owned),
+            master_key_file,
+            max_connections,
+            max_access_token_lifetime,
+        })
+    }
+}
+
+/// Everything `portcullis serve` needs on top of storage.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub storage: StorageConfig,
+    /// The issuer identifier (RFC 8414 §2), compared byte for byte.
+    pub issuer: String,
+    /// The `aud` of access tokens: RFC 9068 §3 asks for a default resource indicator when the
+    /// request names none, and Portcullis makes the operator choose it.
+    pub audience: String,
+    pub listen: SocketAddr,
+    pub signing_alg: SigningAlgorithm,
+    /// Folder with the built site (`pkg/` with wasm, JS and CSS).
+    pub site_root: PathBuf,
+}
+
+impl ServerConfig {
+    pub fn from_raw(raw: &RawSettings) -> Result<Self, ConfigError> {
+        let storage = StorageConfig::from_raw(raw)?;
+        let issuer = raw.get("PORTCULLIS_ISSUER").ok_or(ConfigError::Missing {
+            var: "PORTCULLIS_ISSUER",
+            help: "set it to the public https URL of this server, e.g. https://auth.example.com",
+        })?;
+        let issuer = validate_issuer(issuer)?;
+        let audience = raw.get("PORTCULLIS_ACCESS_TOKEN_AUDIENCE").ok_or(ConfigError::Missing {
+            var: "PORTCULLIS_ACCESS_TOKEN_AUDIENCE",
+            help: "set it to the identifier of the API the tokens are for, e.g. https://api.example.com",
+        })?;
+        let listen = raw
+            .parse("PORTCULLIS_LISTEN", "an address and port, e.g. 127.0.0.1:3000")?
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000)));
+        let signing_alg = raw
+            .parse("PORTCULLIS_SIGNING_ALG", "one of ES256, RS256, EdDSA")?
+            .unwrap_or(SigningAlgorithm::ES256);
+        let site_root = PathBuf::from(raw.get("PORTCULLIS_SITE_ROOT").unwrap_or("target/site"));
+        Ok(Self { storage, issuer, audience: audience.to_owned(), listen, signing_alg, site_root })
+    }
+}
+
+/// The issuer must be an https URL without query or fragment (RFC 8414 §2); plain http is
+/// accepted only for loopback hosts, for development.
+fn validate_issuer(issuer: &str) -> Result<String, ConfigError> {
+    let invalid = |help: &str| ConfigError::Invalid {
+        var: "PORTCULLIS_ISSUER",
+        value: issuer.into(),
+        help: help.into(),
+    };
+    if issuer.contains(['?', '#']) || issuer.ends_with('/') {
+        return Err(invalid("no query, fragment or trailing slash: e.g. https://auth.example.com"));
+    }
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"];
+    let is_loopback = loopback.iter().any(|p| {
+        issuer.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+    });
+    if !(issuer.starts_with("https://") || is_loopback) {
+        return Err(invalid("use https (http is accepted only for 127.0.0.1, [::1] or localhost)"));
+    }
+    Ok(issuer.to_owned())
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::env::current_dir().map(|cwd| cwd.join(path)).unwrap_or_else(|_| path.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> RawSettings {
+        RawSettings::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string()))).unwrap()
+    }
+
+    #[test]
+    fn issuer_and_audience_are_required() {
+        let err = ServerConfig::from_raw(&raw(&[])).unwrap_err();
+        assert!(err.to_string().contains("PORTCULLIS_ISSUER"), "{err}");
+        let err = ServerConfig::from_raw(&raw(&[("PORTCULLIS_ISSUER", "https://as.example")])).unwrap_err();
+        assert!(err.to_string().contains("PORTCULLIS_ACCESS_TOKEN_AUDIENCE"), "{err}");
+    }
+
+    #[test]
+    fn issuer_rules() {
+        for ok in ["https://as.example", "https://as.example/tenant", "http://127.0.0.1:3000"] {
+            assert!(validate_issuer(ok).is_ok(), "{ok}");
+        }
+        for bad in ["http://as.example", "https://as.example/", "https://as.example?x", "as.example", "http://127.0.0.1.evil"] {
+            assert!(validate_issuer(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        let err = ServerConfig::from_raw(&raw(&[
+            ("PORTCULLIS_ISSUER", "https://as.example"),
+            ("PORTCULLIS_ACCESS_TOKEN_AUDIENCE", "https://api.example"),
+            ("PORTCULLIS_SIGNING_ALG", "HS256"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("PORTCULLIS_SIGNING_ALG"), "{err}");
+    }
+}

@@ -1,0 +1,90 @@
+//! The HTTP surface: protocol endpoints as thin axum handlers, plus the Leptos pages.
+//!
+//! Handlers parse the request, call the core, and map the result; the rules live in
+//! `portcullis-core`. Request spans carry the route template, never the raw URI.
+
+mod client_auth;
+mod discovery;
+mod form;
+mod health;
+mod introspect;
+mod oauth_error;
+mod revoke;
+mod token;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath};
+use axum::http::{header, HeaderValue, Request};
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::prelude::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use portcullis_app::{shell, App};
+use portcullis_core::discovery::paths;
+use portcullis_core::secret::SecretHasher;
+use portcullis_store::{GroupCommit, SqlStore};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::ServerConfig;
+use crate::introspection_cache::IntrospectionCache;
+use crate::live::Live;
+
+pub use form::MAX_FORM_BYTES;
+
+/// Everything a handler may reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<ServerConfig>,
+    pub store: SqlStore,
+    pub tokens: GroupCommit,
+    pub live: Arc<Live>,
+    pub hasher: SecretHasher,
+    pub introspection: Arc<IntrospectionCache>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The whole application: protocol routes, pages, static files, and the layers around them.
+pub fn router(state: AppState) -> Router {
+    let protocol = Router::new()
+        .route("/.well-known/openid-configuration", get(discovery::metadata))
+        .route("/.well-known/oauth-authorization-server", get(discovery::metadata))
+        .route(paths::JWKS, get(discovery::jwks))
+        .route(paths::TOKEN, post(token::token))
+        .route(paths::INTROSPECT, post(introspect::introspect))
+        .route(paths::REVOKE, post(revoke::revoke))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES));
+
+    let leptos_options = state.leptos_options.clone();
+    let pages = generate_route_list(App);
+    Router::new()
+        .merge(protocol)
+        .leptos_routes(&state, pages, move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .with_state(state)
+}
+
+/// A span named by the route template (`/oauth2/token`), so codes and tokens in query strings
+/// never reach the logs.
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+        .unwrap_or("unmatched");
+    tracing::info_span!("request", method = %request.method(), route)
+}

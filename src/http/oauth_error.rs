@@ -1,0 +1,56 @@
+//! Core errors as HTTP answers: RFC 6749 §5.2 JSON with `Cache-Control: no-store`, and
+//! `WWW-Authenticate` for client-authentication failures that used the Authorization header
+//! (RFC 6749 §5.2, "invalid_client").
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use portcullis_core::error::{ErrorCode, OAuthError};
+use serde::Serialize;
+
+/// An error answer from a JSON protocol endpoint.
+#[derive(Debug)]
+pub struct ErrorReply {
+    pub error: OAuthError,
+    /// Add `WWW-Authenticate: Basic` (the client used HTTP Basic).
+    pub basic_challenge: bool,
+    /// Override the catalogue's status (413 for oversized bodies).
+    pub status: Option<StatusCode>,
+}
+
+impl From<OAuthError> for ErrorReply {
+    fn from(error: OAuthError) -> Self {
+        Self { error, basic_challenge: false, status: None }
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'static str,
+    error_description: &'a str,
+}
+
+impl IntoResponse for ErrorReply {
+    fn into_response(self) -> Response {
+        let status = self.status.unwrap_or_else(|| {
+            StatusCode::from_u16(self.error.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
+        });
+        let body = Body { error: self.error.code.as_str(), error_description: &self.error.description };
+        let mut response = (status, no_store(), Json(body)).into_response();
+        if self.basic_challenge && self.error.code == ErrorCode::InvalidClient {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"portcullis\", charset=\"UTF-8\""),
+            );
+        }
+        response
+    }
+}
+
+/// Headers every token, introspection and revocation answer carries (RFC 6749 §5.1).
+pub fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
+    [
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        (header::PRAGMA, HeaderValue::from_static("no-cache")),
+    ]
+}

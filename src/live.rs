@@ -1,0 +1,178 @@
+//! What the running server keeps in memory: clients, the scope registry and signing keys, kept
+//! in step with the database by polling the change feed, so a change made by the CLI or another
+//! instance takes effect here within [`POLL_INTERVAL`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use portcullis_core::client::{Client, ClientId};
+use portcullis_core::keys::{MasterKey, PublicJwk, SigningKey};
+use portcullis_core::scope::ScopeRegistry;
+use portcullis_core::store::{Change, ChangeFeed, ClientStore, KeyStore, ScopeStore, StoreResult};
+use portcullis_core::token::VerificationKeys;
+use portcullis_store::SqlStore;
+
+use crate::clock::unix_now;
+use crate::introspection_cache::IntrospectionCache;
+
+/// How often the change feed is read. Well under the one-second promise.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The signing material in use: one current key, plus every published key for verification.
+pub struct KeyRing {
+    pub current: Arc<SigningKey>,
+    pub verification: VerificationKeys,
+    /// The JWKS document, rendered once per change.
+    pub jwks_json: String,
+    pub algorithms: Vec<portcullis_core::keys::SigningAlgorithm>,
+}
+
+/// Shared in-memory state. Readers take a cheap snapshot (`Arc` clone) under a read lock.
+pub struct Live {
+    clients: RwLock<Arc<HashMap<ClientId, Arc<Client>>>>,
+    registry: RwLock<Arc<ScopeRegistry>>,
+    keys: RwLock<Arc<KeyRing>>,
+}
+
+impl Live {
+    pub async fn load(store: &SqlStore, master_key: &MasterKey) -> anyhow::Result<Self> {
+        Ok(Self {
+            clients: RwLock::new(Arc::new(load_clients(store).await?)),
+            registry: RwLock::new(Arc::new(load_registry(store).await?)),
+            keys: RwLock::new(Arc::new(load_keys(store, master_key).await?)),
+        })
+    }
+
+    pub fn client(&self, id: &str) -> Option<Arc<Client>> {
+        let id = ClientId::parse(id)?;
+        read(&self.clients).get(&id).cloned()
+    }
+
+    pub fn registry(&self) -> Arc<ScopeRegistry> {
+        read(&self.registry)
+    }
+
+    pub fn keys(&self) -> Arc<KeyRing> {
+        read(&self.keys)
+    }
+
+    /// Applies one batch of changes from the feed.
+    async fn apply(
+        &self,
+        changes: &[Change],
+        store: &SqlStore,
+        master_key: &MasterKey,
+        introspection: &IntrospectionCache,
+    ) -> anyhow::Result<()> {
+        let mut reload_registry = false;
+        let mut reload_keys = false;
+        for change in changes {
+            match change {
+                Change::Client(id) => self.reload_client(store, id).await?,
+                Change::Scope(_) => reload_registry = true,
+                Change::SigningKey(_) => reload_keys = true,
+                Change::TokenRevoked(jti) => introspection.invalidate(jti),
+            }
+        }
+        if reload_registry {
+            *write(&self.registry) = Arc::new(load_registry(store).await?);
+        }
+        if reload_keys {
+            *write(&self.keys) = Arc::new(load_keys(store, master_key).await?);
+        }
+        Ok(())
+    }
+
+    async fn reload_client(&self, store: &SqlStore, id: &str) -> StoreResult<()> {
+        let Some(id) = ClientId::parse(id) else { return Ok(()) };
+        let client = store.get_client(&id).await?;
+        let mut clients = (*read(&self.clients)).clone();
+        match client {
+            Some(client) => clients.insert(id, Arc::new(client)),
+            None => clients.remove(&id),
+        };
+        *write(&self.clients) = Arc::new(clients);
+        Ok(())
+    }
+}
+
+fn read<T: ?Sized>(lock: &RwLock<Arc<T>>) -> Arc<T> {
+    // A poisoned lock only means a writer panicked between whole-value swaps; the Arc inside is
+    // still a complete snapshot.
+    lock.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+fn write<T: ?Sized>(lock: &RwLock<Arc<T>>) -> std::sync::RwLockWriteGuard<'_, Arc<T>> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+async fn load_clients(store: &SqlStore) -> StoreResult<HashMap<ClientId, Arc<Client>>> {
+    Ok(store.list_clients().await?.into_iter().map(|c| (c.id.clone(), Arc::new(c))).collect())
+}
+
+async fn load_registry(store: &SqlStore) -> anyhow::Result<ScopeRegistry> {
+    Ok(ScopeRegistry::new(store.list_scopes().await?)?)
+}
+
+async fn load_keys(store: &SqlStore, master_key: &MasterKey) -> anyhow::Result<KeyRing> {
+    let now = unix_now();
+    let stored = store.list_signing_keys().await?;
+    let current = stored.iter().rev().find(|k| k.retired_at.is_none()).ok_or_else(|| {
+        anyhow::anyhow!("no current signing key: run `portcullis keys rotate` or start the server")
+    })?;
+
+    let private = master_key.open(&current.kid, &current.sealed_private_key)?;
+    let signer = SigningKey::from_der(current.kid.clone(), current.alg, &private)?;
+
+    let mut published = Vec::new();
+    for key in &stored {
+        let still_needed = key.retired_at.is_none() || key.publish_until.is_some_and(|t| t > now);
+        if still_needed {
+            let jwk: PublicJwk = serde_json::from_str(&key.public_jwk)?;
+            published.push((key.alg, jwk));
+        }
+    }
+    let verification = VerificationKeys::new(&published)?;
+    let jwks: Vec<&PublicJwk> = published.iter().map(|(_, jwk)| jwk).collect();
+    let jwks_json = serde_json::to_string(&serde_json::json!({ "keys": jwks }))?;
+    let mut algorithms: Vec<_> = published.iter().map(|(alg, _)| *alg).collect();
+    algorithms.dedup();
+    Ok(KeyRing { current: Arc::new(signer), verification, jwks_json, algorithms })
+}
+
+/// Follows the change feed until the process ends. Errors are logged and retried: a database
+/// hiccup must not stop the server from picking up later changes.
+pub async fn follow_changes(
+    live: Arc<Live>,
+    store: SqlStore,
+    master_key: Arc<MasterKey>,
+    introspection: Arc<IntrospectionCache>,
+    mut last_seen: i64,
+) {
+    let mut ticker = tokio::time::interval(POLL_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut key_refresh_at = unix_now() + 60;
+    loop {
+        ticker.tick().await;
+        match store.changes_since(last_seen).await {
+            Ok((changes, last)) => {
+                if let Err(err) = live.apply(&changes, &store, &master_key, &introspection).await {
+                    tracing::warn!(error = %err, "could not apply changes; retrying");
+                    continue;
+                }
+                last_seen = last;
+            }
+            Err(err) => tracing::warn!(error = %err, "could not read the change feed; retrying"),
+        }
+        // Retired keys leave the JWKS once their tokens have expired; nothing announces that
+        // moment, so the key ring is rebuilt every minute.
+        if unix_now() >= key_refresh_at {
+            key_refresh_at = unix_now() + 60;
+            let refresh = [Change::SigningKey(String::new())];
+            if let Err(err) = live.apply(&refresh, &store, &master_key, &introspection).await {
+                tracing::warn!(error = %err, "could not refresh signing keys");
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Starting the server: open state, load keys and caches, follow changes, serve until SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use leptos::prelude::LeptosOptions;
+use portcullis_core::store::ChangeFeed;
+use portcullis_store::GroupCommit;
+
+use crate::bootstrap;
+use crate::config::ServerConfig;
+use crate::http::{router, AppState};
+use crate::introspection_cache::IntrospectionCache;
+use crate::live::{follow_changes, Live};
+
+/// Builds the application state: storage, master key, signing key (generated on first start),
+/// live caches and the background tasks that keep them current.
+pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
+    let opened = bootstrap::open(&config.storage).await?;
+    let store = opened.store;
+    bootstrap::ensure_signing_key(
+        &store,
+        &opened.master_key,
+        config.signing_alg,
+        config.storage.max_access_token_lifetime,
+    )
+    .await?;
+
+    // Read the feed position before loading, so nothing changed in between is missed.
+    let last_change = store.latest_change_id().await?;
+    let live = Arc::new(Live::load(&store, &opened.master_key).await?);
+    let introspection = Arc::new(IntrospectionCache::default());
+    let hasher = opened.master_key.secret_hasher();
+    tokio::spawn(follow_changes(
+        live.clone(),
+        store.clone(),
+        Arc::new(opened.master_key),
+        introspection.clone(),
+        last_change,
+    ));
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name("portcullis")
+        .site_root(config.site_root.to_string_lossy().as_ref())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .build();
+
+    Ok(AppState {
+        tokens: GroupCommit::start(store.clone()),
+        store,
+        live,
+        hasher,
+        introspection,
+        leptos_options,
+        config: Arc::new(config),
+    })
+}
+
+/// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
+pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let issuer = config.issuer.clone();
+    let state = build_state(config).await?;
+    let store = state.store.clone();
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e} (set PORTCULLIS_LISTEN)"))?;
+    tracing::info!(%listen, %issuer, "portcullis is serving");
+
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    store.close().await;
+    tracing::info!("portcullis stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

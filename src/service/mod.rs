@@ -1,0 +1,34 @@
+//! Operator actions: the one service layer the CLI uses today and the admin and developer
+//! portals will use too. Each action validates with the core, writes through the store (which
+//! announces the change to running servers), and returns what the caller may show.
+
+mod clients;
+mod scopes;
+
+use portcullis_core::secret::SecretHasher;
+use portcullis_core::store::StoreError;
+use portcullis_store::SqlStore;
+
+pub use clients::{CreatedClient, NewClient};
+pub use scopes::{ScopeFile, ScopeInput};
+
+/// Why an operator action was refused. The message tells the operator what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// The operator service over one store.
+pub struct Operator {
+    pub store: SqlStore,
+    pub hasher: SecretHasher,
+    /// Server cap on access-token lifetimes, also the bound for client registrations.
+    pub max_access_token_lifetime: u32,
+}
