@@ -35,7 +35,9 @@ pub fn LandingPage() -> impl IntoView {
 fn EndpointLink(href: &'static str, label: &'static str) -> impl IntoView {
     view! {
         <li>
-            <a class="font-medium text-indigo-700 underline-offset-4 hover:underline" href=href>
+            // rel=external: these are server endpoints, not pages; the client-side router must not
+            // take the click.
+            <a class="font-medium text-indigo-700 underline-offset-4 hover:underline" href=href rel="external">
                 {label}
             </a>
             <code class="ml-2 rounded bg-slate-200 px-1.5 py-0.5 text-sm">{href}</code>

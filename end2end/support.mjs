@@ -1,0 +1,74 @@
+// Shared helpers for the browser tests: start a real Portcullis binary on a fresh SQLite data
+// directory and a free port, and launch Debian's Chromium through playwright-core.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const projectRoot = resolve(import.meta.dirname, '..');
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/portcullis/target');
+export const binary = process.env.PORTCULLIS_BIN ?? join(targetDir, 'debug/portcullis');
+
+async function freePort() {
+  return new Promise((done, fail) => {
+    const probe = createServer();
+    probe.once('error', fail);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => done(port));
+    });
+  });
+}
+
+/** Starts Portcullis; returns its URL, an environment for CLI calls, and a stop function. */
+export async function startServer() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-e2e-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const env = {
+    ...process.env,
+    PORTCULLIS_DATA_DIR: dataDir,
+    PORTCULLIS_ISSUER: url,
+    PORTCULLIS_ACCESS_TOKEN_AUDIENCE: 'https://api.example.test',
+    PORTCULLIS_LISTEN: `127.0.0.1:${port}`,
+    PORTCULLIS_SITE_ROOT: join(projectRoot, 'target/site'),
+  };
+  const child = spawn(binary, ['serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr.on('data', (chunk) => { log += chunk; });
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`portcullis exited early:\n${log}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) throw new Error(`portcullis did not become ready:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  return {
+    url,
+    cli: (...args) => execFileSync(binary, args, { env, encoding: 'utf8' }),
+    log: () => log,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+}
+
+export const screenshotDir = join(projectRoot, 'docs/screenshots');
