@@ -12,6 +12,9 @@ mod keys;
 mod scopes;
 mod tokens;
 
+/// Helpers for tests of this crate and of the server (fresh databases on either engine).
+pub mod testing;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -141,6 +144,17 @@ pub(crate) async fn record_change(
         .await
         .map_err(map_err)?;
     Ok(())
+}
+
+/// Nanoseconds since the epoch plus a process-wide counter: unique names for test databases.
+pub(crate) fn unix_now_nanos() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{nanos}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 pub(crate) fn unix_now() -> i64 {
