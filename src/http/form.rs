@@ -7,12 +7,36 @@
 
 use std::collections::HashMap;
 
-use axum::http::{header, HeaderMap};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderMap, StatusCode};
 use portcullis_core::client_auth::form_decode;
 use portcullis_core::error::OAuthError;
 
+use super::oauth_error::ErrorReply;
+
 /// Largest protocol form body accepted, in bytes.
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// The raw body of a protocol request, at most [`MAX_FORM_BYTES`]. Bodies over the limit are
+/// refused with 413 before they are read in full, as an OAuth JSON error.
+pub struct FormBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for FormBody {
+    type Rejection = ErrorReply;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(request, state).await.map(FormBody).map_err(|rejection| {
+            let too_large = rejection.status() == StatusCode::PAYLOAD_TOO_LARGE;
+            let (status, text) = if too_large {
+                (StatusCode::PAYLOAD_TOO_LARGE, "the request body is too large")
+            } else {
+                (StatusCode::BAD_REQUEST, "the request body could not be read")
+            };
+            ErrorReply { error: OAuthError::invalid_request(text), basic_challenge: false, status: Some(status) }
+        })
+    }
+}
 
 /// A parsed form with unique parameter names.
 #[derive(Debug, Default)]

@@ -2,7 +2,6 @@
 //! its own tokens, or about any token with the `introspect-any` permission. Everything else,
 //! including storage trouble while looking up a token it may not see, is `{"active":false}`.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -12,12 +11,12 @@ use portcullis_core::introspection::{may_introspect, IntrospectionResponse};
 use portcullis_core::store::TokenStore;
 
 use super::client_auth::authenticate;
-use super::form::Form;
+use super::form::{Form, FormBody};
 use super::oauth_error::{no_store, ErrorReply};
 use super::AppState;
 use crate::clock::unix_now;
 
-pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, FormBody(body): FormBody) -> Response {
     let result = async {
         let form = Form::parse(&headers, &body)?;
         let caller = authenticate(&state, &headers, &form)?;

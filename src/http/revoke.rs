@@ -2,7 +2,6 @@
 //! issued to the caller. Unknown, malformed, expired or foreign tokens get 200 with no effect
 //! (RFC 7009 §2.2), so the endpoint is no oracle. A storage failure is 503, never 200.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -10,12 +9,12 @@ use portcullis_core::error::OAuthError;
 use portcullis_core::store::TokenStore;
 
 use super::client_auth::authenticate;
-use super::form::Form;
+use super::form::{Form, FormBody};
 use super::oauth_error::{no_store, ErrorReply};
 use super::AppState;
 use crate::clock::unix_now;
 
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, FormBody(body): FormBody) -> Response {
     let result = async {
         let form = Form::parse(&headers, &body)?;
         let caller = authenticate(&state, &headers, &form)?;

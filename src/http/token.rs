@@ -1,7 +1,6 @@
 //! `POST /oauth2/token` (RFC 6749 §3.2). Today it serves the client_credentials grant
 //! (RFC 6749 §4.4); the user-facing grants arrive with the end-user flows.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -15,7 +14,7 @@ use portcullis_core::token::AccessTokenClaims;
 use serde::Serialize;
 
 use super::client_auth::authenticate;
-use super::form::Form;
+use super::form::{Form, FormBody};
 use super::oauth_error::{no_store, ErrorReply};
 use super::AppState;
 use crate::clock::unix_now;
@@ -29,7 +28,7 @@ struct TokenResponse {
     scope: String,
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(State(state): State<AppState>, headers: HeaderMap, FormBody(body): FormBody) -> Response {
     match exchange(&state, &headers, &body).await {
         Ok(response) => (no_store(), Json(response)).into_response(),
         Err(reply) => reply.into_response(),

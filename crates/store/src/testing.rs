@@ -25,6 +25,13 @@ pub struct TestDatabase {
     _dir: Option<tempfile_dir::TempDir>,
 }
 
+impl TestDatabase {
+    /// The same database for a second server instance; the first keeps ownership of the files.
+    pub fn share(&self) -> TestDatabase {
+        TestDatabase { url: self.url.clone(), data_dir: self.data_dir.clone(), _dir: None }
+    }
+}
+
 /// Creates an empty database on the engine under test.
 pub async fn fresh_database() -> TestDatabase {
     let dir = tempfile_dir::TempDir::new();

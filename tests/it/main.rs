@@ -1,0 +1,12 @@
+//! In-process tests of every HTTP endpoint, run on SQLite and (with
+//! `PORTCULLIS_TEST_BACKEND=postgres`) on PostgreSQL. Case ids (E-01, G-09, …) refer to
+//! shared/SECURITY.md's catalog.
+
+mod boundary;
+mod changes;
+mod discovery;
+mod introspection;
+mod revocation;
+mod startup;
+mod support;
+mod token;
