@@ -62,7 +62,10 @@ fn load_master_key(config: &StorageConfig) -> anyhow::Result<MasterKey> {
     let path = &config.master_key_file;
     match std::fs::read_to_string(path) {
         Ok(text) => MasterKey::from_base64(&text).ok_or_else(|| {
-            anyhow::anyhow!("the master key file {} does not hold a 32-byte base64 key", path.display())
+            anyhow::anyhow!(
+                "the master key file {} does not hold a 32-byte base64 key",
+                path.display()
+            )
         }),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => create_key_file(path),
         Err(err) => anyhow::bail!("cannot read the master key file {}: {err}", path.display()),

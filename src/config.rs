@@ -39,7 +39,9 @@ impl RawSettings {
     }
 
     /// Builds raw settings from `(variable, value)` pairs, as the environment would give them.
-    pub fn from_pairs(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+    pub fn from_pairs(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let mut values = BTreeMap::new();
         let vars: Vec<(String, String)> = vars.into_iter().collect();
         if let Some((_, path)) = vars.iter().find(|(k, _)| k == "PORTCULLIS_CONFIG") {
@@ -74,7 +76,8 @@ impl RawSettings {
 fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
     let file_error = |reason: String| ConfigError::File { path: path.into(), reason };
     let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| file_error(e.to_string()))?;
+    let table: toml::Table =
+        text.parse().map_err(|e: toml::de::Error| file_error(e.to_string()))?;
     table
         .into_iter()
         .map(|(key, value)| {
@@ -82,7 +85,11 @@ fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
                 toml::Value::String(s) => s,
                 toml::Value::Integer(i) => i.to_string(),
                 toml::Value::Boolean(b) => b.to_string(),
-                other => return Err(file_error(format!("{key} must be a string or number, got {other}"))),
+                other => {
+                    return Err(file_error(format!(
+                        "{key} must be a string or number, got {other}"
+                    )))
+                }
             };
             Ok((key.to_ascii_lowercase(), value))
         })
@@ -106,15 +113,15 @@ impl StorageConfig {
     pub fn from_raw(raw: &RawSettings) -> Result<Self, ConfigError> {
         let data_dir = PathBuf::from(raw.get("PORTCULLIS_DATA_DIR").unwrap_or("data"));
         let database_url = match raw.get("PORTCULLIS_DATABASE_URL") {
-            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres") => url.to_owned(),
-            Some(url) => {
-                return Err(ConfigError::Invalid {
-                    var: "PORTCULLIS_DATABASE_URL",
-                    value: url.into(),
-                    help: "use postgres://user@host/db, or leave it unset for the embedded SQLite file"
-                        .into(),
-                })
+            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres") => {
+                url.to_owned()
             }
+            Some(url) => return Err(ConfigError::Invalid {
+                var: "PORTCULLIS_DATABASE_URL",
+                value: url.into(),
+                help: "use postgres://user@host/db, or leave it unset for the embedded SQLite file"
+                    .into(),
+            }),
             None => portcullis_store::SqlStore::sqlite_url(&absolute(&data_dir)),
         };
         let master_key_file = raw
@@ -154,6 +161,10 @@ pub struct ServerConfig {
     pub signing_alg: SigningAlgorithm,
     /// Folder with the built site (`pkg/` with wasm, JS and CSS).
     pub site_root: PathBuf,
+    /// Failed client authentications allowed per client and source address per minute.
+    pub client_auth_failure_limit: u32,
+    /// Inactive introspection answers allowed per calling client per minute.
+    pub introspection_inactive_limit: u32,
 }
 
 impl ServerConfig {
@@ -166,7 +177,8 @@ impl ServerConfig {
         let issuer = validate_issuer(issuer)?;
         let audience = raw.get("PORTCULLIS_ACCESS_TOKEN_AUDIENCE").ok_or(ConfigError::Missing {
             var: "PORTCULLIS_ACCESS_TOKEN_AUDIENCE",
-            help: "set it to the identifier of the API the tokens are for, e.g. https://api.example.com",
+            help: "set it to the identifier of the API the tokens are for, \
+                   e.g. https://api.example.com",
         })?;
         let listen = raw
             .parse("PORTCULLIS_LISTEN", "an address and port, e.g. 127.0.0.1:3000")?
@@ -175,7 +187,28 @@ impl ServerConfig {
             .parse("PORTCULLIS_SIGNING_ALG", "one of ES256, RS256, EdDSA")?
             .unwrap_or(SigningAlgorithm::ES256);
         let site_root = PathBuf::from(raw.get("PORTCULLIS_SITE_ROOT").unwrap_or("target/site"));
-        Ok(Self { storage, issuer, audience: audience.to_owned(), listen, signing_alg, site_root })
+        let client_auth_failure_limit = raw
+            .parse(
+                "PORTCULLIS_CLIENT_AUTH_FAILURE_LIMIT",
+                "failures per client and address per minute",
+            )?
+            .unwrap_or(20);
+        let introspection_inactive_limit = raw
+            .parse(
+                "PORTCULLIS_INTROSPECTION_INACTIVE_LIMIT",
+                "inactive answers per client per minute",
+            )?
+            .unwrap_or(600);
+        Ok(Self {
+            storage,
+            issuer,
+            audience: audience.to_owned(),
+            listen,
+            signing_alg,
+            site_root,
+            client_auth_failure_limit,
+            introspection_inactive_limit,
+        })
     }
 }
 
@@ -216,7 +249,8 @@ mod tests {
     fn issuer_and_audience_are_required() {
         let err = ServerConfig::from_raw(&raw(&[])).unwrap_err();
         assert!(err.to_string().contains("PORTCULLIS_ISSUER"), "{err}");
-        let err = ServerConfig::from_raw(&raw(&[("PORTCULLIS_ISSUER", "https://as.example")])).unwrap_err();
+        let err = ServerConfig::from_raw(&raw(&[("PORTCULLIS_ISSUER", "https://as.example")]))
+            .unwrap_err();
         assert!(err.to_string().contains("PORTCULLIS_ACCESS_TOKEN_AUDIENCE"), "{err}");
     }
 
@@ -225,9 +259,40 @@ mod tests {
         for ok in ["https://as.example", "https://as.example/tenant", "http://127.0.0.1:3000"] {
             assert!(validate_issuer(ok).is_ok(), "{ok}");
         }
-        for bad in ["http://as.example", "https://as.example/", "https://as.example?x", "as.example", "http://127.0.0.1.evil"] {
+        for bad in [
+            "http://as.example",
+            "https://as.example/",
+            "https://as.example?x",
+            "as.example",
+            "http://127.0.0.1.evil",
+        ] {
             assert!(validate_issuer(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_toml_file_is_read_and_the_environment_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("portcullis.toml");
+        std::fs::write(
+            &file,
+            "issuer = \"https://file.example\"\naccess_token_audience = \"https://api\"\n\
+             max_access_token_lifetime = 600\n",
+        )
+        .unwrap();
+        let path = file.display().to_string();
+        let config = ServerConfig::from_raw(&raw(&[("PORTCULLIS_CONFIG", &path)])).unwrap();
+        assert_eq!(config.issuer, "https://file.example");
+        assert_eq!(config.storage.max_access_token_lifetime, 600);
+
+        let overridden =
+            raw(&[("PORTCULLIS_CONFIG", &path), ("PORTCULLIS_ISSUER", "https://env.example")]);
+        assert_eq!(ServerConfig::from_raw(&overridden).unwrap().issuer, "https://env.example");
+
+        std::fs::write(&file, "issuer = [1]").unwrap();
+        let pairs = [("PORTCULLIS_CONFIG".to_owned(), path.clone())];
+        let err = RawSettings::from_pairs(pairs).unwrap_err();
+        assert!(err.to_string().contains("issuer"), "{err}");
     }
 
     #[test]

@@ -10,4 +10,6 @@ pub mod introspection_cache;
 pub mod live;
 pub mod server;
 pub mod service;
+pub mod signer;
 pub mod telemetry;
+pub mod throttle;

@@ -9,9 +9,11 @@ use portcullis_store::GroupCommit;
 
 use crate::bootstrap;
 use crate::config::ServerConfig;
-use crate::http::{router, AppState};
+use crate::http::{router, AppState, Throttles};
 use crate::introspection_cache::IntrospectionCache;
 use crate::live::{follow_changes, Live};
+use crate::signer::Signer;
+use crate::throttle::FailureThrottle;
 
 /// Builds the application state: storage, master key, signing key (generated on first start),
 /// live caches and the background tasks that keep them current.
@@ -46,8 +48,16 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         .site_addr(config.listen)
         .build();
 
+    let minute = std::time::Duration::from_secs(60);
+    let throttles = Arc::new(Throttles {
+        client_auth: FailureThrottle::new(config.client_auth_failure_limit, minute),
+        introspection_scans: FailureThrottle::new(config.introspection_inactive_limit, minute),
+    });
+
     Ok(AppState {
         tokens: GroupCommit::start(store.clone()),
+        signer: Signer::start()?,
+        throttles,
         store,
         live,
         hasher,

@@ -11,7 +11,9 @@ pub fn LandingPage() -> impl IntoView {
 
     view! {
         <main class="mx-auto max-w-3xl px-6 py-16">
-            <p class="text-sm font-semibold uppercase tracking-wider text-indigo-700">"Portcullis"</p>
+            <p class="text-sm font-semibold uppercase tracking-wider text-indigo-700">
+                "Portcullis"
+            </p>
             <h1 class="mt-2 text-4xl font-bold tracking-tight">
                 "OAuth 2 and OpenID Connect for your partner APIs"
             </h1>
@@ -20,8 +22,14 @@ pub fn LandingPage() -> impl IntoView {
                 "libraries find everything they need in the discovery document."
             </p>
             <ul class="mt-8 space-y-2">
-                <EndpointLink href="/.well-known/openid-configuration" label="OpenID Provider metadata"/>
-                <EndpointLink href="/.well-known/oauth-authorization-server" label="OAuth 2 server metadata (RFC 8414)"/>
+                <EndpointLink
+                    href="/.well-known/openid-configuration"
+                    label="OpenID Provider metadata"
+                />
+                <EndpointLink
+                    href="/.well-known/oauth-authorization-server"
+                    label="OAuth 2 server metadata (RFC 8414)"
+                />
                 <EndpointLink href="/oauth2/jwks" label="Signing keys (JWKS)"/>
             </ul>
             <p class="mt-10 text-xs text-slate-500" data-testid="hydration-status">
@@ -37,7 +45,11 @@ fn EndpointLink(href: &'static str, label: &'static str) -> impl IntoView {
         <li>
             // rel=external: these are server endpoints, not pages; the client-side router must not
             // take the click.
-            <a class="font-medium text-indigo-700 underline-offset-4 hover:underline" href=href rel="external">
+            <a
+                class="font-medium text-indigo-700 underline-offset-4 hover:underline"
+                href=href
+                rel="external"
+            >
                 {label}
             </a>
             <code class="ml-2 rounded bg-slate-200 px-1.5 py-0.5 text-sm">{href}</code>

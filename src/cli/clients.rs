@@ -25,9 +25,15 @@ pub enum ClientCommand {
         json: bool,
     },
     /// Stop the client from authenticating (its tokens stay valid until revoked or expired).
-    Disable { client_id: String },
-    Enable { client_id: String },
-    Delete { client_id: String },
+    Disable {
+        client_id: String,
+    },
+    Enable {
+        client_id: String,
+    },
+    Delete {
+        client_id: String,
+    },
     /// Issue a new secret; the old one stops working at once. The new secret is shown once.
     RotateSecret {
         client_id: String,
@@ -35,9 +41,15 @@ pub enum ClientCommand {
         json: bool,
     },
     /// Give a client a permission: introspect-any or verify-api-keys.
-    Grant { client_id: String, permission: ClientPermission },
+    Grant {
+        client_id: String,
+        permission: ClientPermission,
+    },
     /// Take a permission back.
-    RevokeGrant { client_id: String, permission: ClientPermission },
+    RevokeGrant {
+        client_id: String,
+        permission: ClientPermission,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -80,7 +92,11 @@ pub struct CreateArgs {
 
 impl CreateArgs {
     fn registration(&self) -> anyhow::Result<NewClient> {
-        let lifetime_policy = match (&self.extended_lifetime, &self.extended_lifetime_scopes, &self.extended_lifetime_window) {
+        let lifetime_policy = match (
+            &self.extended_lifetime,
+            &self.extended_lifetime_scopes,
+            &self.extended_lifetime_window,
+        ) {
             (Some(lifetime), Some(scopes), Some(window)) => Some(LifetimePolicy {
                 scopes: ScopeSet::parse_list(scopes)?,
                 access_token_lifetime: *lifetime,
@@ -93,7 +109,12 @@ impl CreateArgs {
             client_type: self.client_type,
             grant_types: parse_wire_list(&self.grant_types).map_err(anyhow::Error::msg)?,
             allowed_scopes: ScopeSet::parse_list(&self.scopes)?,
-            redirect_uris: self.redirect_uris.split(',').filter(|u| !u.is_empty()).map(str::to_owned).collect(),
+            redirect_uris: self
+                .redirect_uris
+                .split(',')
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned)
+                .collect(),
             auth_method: self.token_auth_method,
             access_token_lifetime: self.access_token_lifetime,
             refresh_token_lifetime: self.refresh_token_lifetime,
@@ -105,7 +126,8 @@ impl CreateArgs {
 pub async fn run(command: ClientCommand, operator: &Operator) -> anyhow::Result<()> {
     match command {
         ClientCommand::Create(args) => {
-            let created = operator.create_client(args.registration()?, ClientStatus::Active).await?;
+            let created =
+                operator.create_client(args.registration()?, ClientStatus::Active).await?;
             let secret = created.secret.as_ref().map(|s| s.expose());
             if args.json {
                 let mut value = client_json(&created.client);
@@ -120,12 +142,16 @@ pub async fn run(command: ClientCommand, operator: &Operator) -> anyhow::Result<
             }
         }
         ClientCommand::List { json } => {
-            let clients = portcullis_core::store::ClientStore::list_clients(&operator.store).await?;
+            let clients =
+                portcullis_core::store::ClientStore::list_clients(&operator.store).await?;
             if json {
                 print_json(&clients.iter().map(client_json).collect::<Vec<_>>())?;
             } else {
                 for client in &clients {
-                    println!("{:<24} {:<9} {:<12} {}", client.id, client.status, client.client_type, client.name);
+                    println!(
+                        "{:<24} {:<9} {:<12} {}",
+                        client.id, client.status, client.client_type, client.name
+                    );
                 }
             }
         }
@@ -179,7 +205,10 @@ fn client_json(client: &Client) -> serde_json::Value {
 fn print_client(client: &Client) {
     println!("client_id: {}", client.id);
     println!("name: {}", client.name);
-    println!("type: {}  status: {}  auth: {}", client.client_type, client.status, client.auth_method);
+    println!(
+        "type: {}  status: {}  auth: {}",
+        client.client_type, client.status, client.auth_method
+    );
     let grants: Vec<&str> = client.grant_types.iter().map(|g| g.as_str()).collect();
     println!("grant types: {}", grants.join(", "));
     println!("scopes: {}", client.allowed_scopes.to_wire());

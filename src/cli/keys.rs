@@ -20,7 +20,11 @@ pub enum KeysCommand {
     List,
 }
 
-pub async fn run(command: KeysCommand, storage: &StorageConfig, _raw: &RawSettings) -> anyhow::Result<()> {
+pub async fn run(
+    command: KeysCommand,
+    storage: &StorageConfig,
+    _raw: &RawSettings,
+) -> anyhow::Result<()> {
     let opened = bootstrap::open(storage).await?;
     match command {
         KeysCommand::Rotate { alg } => {
@@ -38,7 +42,9 @@ pub async fn run(command: KeysCommand, storage: &StorageConfig, _raw: &RawSettin
             for key in opened.store.list_signing_keys().await? {
                 let state = match (key.retired_at, key.publish_until) {
                     (None, _) => "current".to_owned(),
-                    (Some(_), Some(until)) if until > now => format!("retired, published until {until}"),
+                    (Some(_), Some(until)) if until > now => {
+                        format!("retired, published until {until}")
+                    }
                     _ => "retired, unpublished".to_owned(),
                 };
                 println!("{}  {:<6} {}", key.kid, key.alg, state);

@@ -71,7 +71,8 @@ pub async fn run(command: ScopeCommand, operator: &Operator) -> anyhow::Result<(
         ScopeCommand::Show { name, json } => {
             let registry = operator.registry().await?;
             let name = ScopeName::parse(&name)?;
-            let scope = registry.get(&name).ok_or_else(|| anyhow::anyhow!("scope {name} not found"))?;
+            let scope =
+                registry.get(&name).ok_or_else(|| anyhow::anyhow!("scope {name} not found"))?;
             let single: portcullis_core::scope::ScopeSet = std::iter::once(name.clone()).collect();
             let expanded = registry.expand(&single).to_wire();
             if json {
@@ -88,8 +89,9 @@ pub async fn run(command: ScopeCommand, operator: &Operator) -> anyhow::Result<(
         ScopeCommand::Import { file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let parsed: ScopeFile = toml::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("{} is not a valid scope file: {e}", file.display()))?;
+            let parsed: ScopeFile = toml::from_str(&text).map_err(|e| {
+                anyhow::anyhow!("{} is not a valid scope file: {e}", file.display())
+            })?;
             let saved = operator.put_scopes(parsed.scope).await?;
             println!("imported {} scopes from {}", saved.len(), file.display());
         }

@@ -10,19 +10,39 @@ use portcullis_core::error::OAuthError;
 
 use super::form::Form;
 use super::oauth_error::ErrorReply;
-use super::AppState;
+use super::{AppState, PeerAddr};
 
 /// Authenticates the caller, answering every failure with one indistinguishable
 /// `invalid_client` (plus `WWW-Authenticate` when the Authorization header was used).
-pub fn authenticate(state: &AppState, headers: &HeaderMap, form: &Form) -> Result<Arc<Client>, ErrorReply> {
+///
+/// Failures are counted per client id and source address; past the limit the pair gets 429
+/// before any secret is checked, while the same client from elsewhere is unaffected (no
+/// lock-out of a legitimate client by an attacker on another network).
+pub fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &Form,
+    peer: PeerAddr,
+) -> Result<Arc<Client>, ErrorReply> {
     let authorization = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
-    let presented = client_auth::extract(authorization, form.get("client_id"), form.get("client_secret"))
-        .map_err(ErrorReply::from)?
-        .map_err(|failure| reject(None, failure))?;
+    let presented =
+        client_auth::extract(authorization, form.get("client_id"), form.get("client_secret"))
+            .map_err(ErrorReply::from)?
+            .map_err(|failure| reject(None, failure))?;
+
+    let throttle_key = format!("{}|{peer}", presented.client_id());
+    state.throttles.client_auth.acquire(&throttle_key).map_err(ErrorReply::too_many)?;
 
     let client = state.live.client(presented.client_id());
-    match client_auth::authenticate(client.as_deref(), &presented, &state.hasher) {
-        Ok(_) => client.ok_or_else(|| reject(Some(presented.client_id()), unknown(&presented))),
+    let result = match client_auth::authenticate(client.as_deref(), &presented, &state.hasher) {
+        Ok(_) => client.ok_or_else(|| unknown(&presented)),
+        Err(failure) => Err(failure),
+    };
+    match result {
+        Ok(client) => {
+            state.throttles.client_auth.forgive(&throttle_key);
+            Ok(client)
+        }
         Err(failure) => Err(reject(Some(presented.client_id()), failure)),
     }
 }
@@ -42,5 +62,6 @@ fn reject(client_id: Option<&str>, failure: AuthError) -> ErrorReply {
         error: OAuthError::invalid_client(),
         basic_challenge: failure.header_used,
         status: None,
+        retry_after: None,
     }
 }

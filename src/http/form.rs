@@ -33,7 +33,12 @@ impl<S: Send + Sync> FromRequest<S> for FormBody {
             } else {
                 (StatusCode::BAD_REQUEST, "the request body could not be read")
             };
-            ErrorReply { error: OAuthError::invalid_request(text), basic_challenge: false, status: Some(status) }
+            ErrorReply {
+                error: OAuthError::invalid_request(text),
+                basic_challenge: false,
+                status: Some(status),
+                retry_after: None,
+            }
         })
     }
 }
@@ -46,10 +51,8 @@ pub struct Form {
 
 impl Form {
     pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, OAuthError> {
-        let content_type = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
+        let content_type =
+            headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let media_type = content_type.split(';').next().unwrap_or_default().trim();
         if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
             return Err(OAuthError::invalid_request(
@@ -62,7 +65,8 @@ impl Form {
         let mut params = HashMap::new();
         for pair in body.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let malformed = || OAuthError::invalid_request("the request body has a malformed escape");
+            let malformed =
+                || OAuthError::invalid_request("the request body has a malformed escape");
             let name = form_decode(name).ok_or_else(malformed)?;
             let value = form_decode(value).ok_or_else(malformed)?;
             if params.contains_key(&name) {
@@ -105,7 +109,11 @@ mod tests {
 
     #[test]
     fn parses_and_decodes() {
-        let form = Form::parse(&headers("application/x-www-form-urlencoded; charset=UTF-8"), b"a=1+2&b=%3D").unwrap();
+        let form = Form::parse(
+            &headers("application/x-www-form-urlencoded; charset=UTF-8"),
+            b"a=1+2&b=%3D",
+        )
+        .unwrap();
         assert_eq!(form.get("a"), Some("1 2"));
         assert_eq!(form.get("b"), Some("="));
     }
@@ -125,7 +133,11 @@ mod tests {
 
     #[test]
     fn parameter_names_are_case_sensitive() {
-        let form = Form::parse(&headers("application/x-www-form-urlencoded"), b"Grant_Type=x&grant_type%20=y").unwrap();
+        let form = Form::parse(
+            &headers("application/x-www-form-urlencoded"),
+            b"Grant_Type=x&grant_type%20=y",
+        )
+        .unwrap();
         assert_eq!(form.get("grant_type"), None);
     }
 }

@@ -15,6 +15,7 @@ pub async fn healthz() -> impl IntoResponse {
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.store.ping().await.is_ok();
     let signing_key = !state.live.keys().current.kid.is_empty();
-    let status = if database && signing_key { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status =
+        if database && signing_key { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(json!({ "database": database, "signing_key": signing_key })))
 }

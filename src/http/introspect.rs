@@ -13,18 +13,27 @@ use portcullis_core::store::TokenStore;
 use super::client_auth::authenticate;
 use super::form::{Form, FormBody};
 use super::oauth_error::{no_store, ErrorReply};
-use super::AppState;
+use super::{AppState, PeerAddr};
 use crate::clock::unix_now;
 
-pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, FormBody(body): FormBody) -> Response {
+pub async fn introspect(
+    State(state): State<AppState>,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
     let result = async {
         let form = Form::parse(&headers, &body)?;
-        let caller = authenticate(&state, &headers, &form)?;
+        let caller = authenticate(&state, &headers, &form, peer)?;
         let token = form.require("token")?;
+        let scan_key = caller.id.to_string();
+        state.throttles.introspection_scans.acquire(&scan_key).map_err(ErrorReply::too_many)?;
         // token_type_hint is only a hint (RFC 7662 §2.1): every token is looked up the same way.
         let answer = active_claims(&state, token).await?;
         let response = match answer {
             Some(claims) if may_introspect(&caller, &claims.client_id) => {
+                // Only inactive answers count: many of them look like scanning for tokens.
+                state.throttles.introspection_scans.forgive(&scan_key);
                 IntrospectionResponse::active(&claims)
             }
             _ => IntrospectionResponse::inactive(),
@@ -61,7 +70,8 @@ async fn active_claims(
         tracing::error!(error = %err, "token lookup failed during introspection");
         ErrorReply::from(OAuthError::unavailable())
     })?;
-    let active = stored.is_some_and(|s| s.revoked_at.is_none() && s.record.client_id == claims.client_id);
+    let active =
+        stored.is_some_and(|s| s.revoked_at.is_none() && s.record.client_id == claims.client_id);
     if !active {
         return Ok(None);
     }

@@ -9,6 +9,7 @@ mod form;
 mod health;
 mod introspect;
 mod oauth_error;
+mod peer;
 mod revoke;
 mod token;
 
@@ -30,8 +31,11 @@ use tower_http::trace::TraceLayer;
 use crate::config::ServerConfig;
 use crate::introspection_cache::IntrospectionCache;
 use crate::live::Live;
+use crate::signer::Signer;
+use crate::throttle::FailureThrottle;
 
 pub use form::MAX_FORM_BYTES;
+pub use peer::PeerAddr;
 
 /// Everything a handler may reach. Cheap to clone.
 #[derive(Clone)]
@@ -39,10 +43,20 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub store: SqlStore,
     pub tokens: GroupCommit,
+    pub signer: Signer,
     pub live: Arc<Live>,
     pub hasher: SecretHasher,
     pub introspection: Arc<IntrospectionCache>,
+    pub throttles: Arc<Throttles>,
     pub leptos_options: LeptosOptions,
+}
+
+/// Failure throttles shared by the protocol endpoints.
+pub struct Throttles {
+    /// Keyed by client id and source address (SECURITY.md E-09).
+    pub client_auth: FailureThrottle,
+    /// Keyed by the calling client (SECURITY.md G-07).
+    pub introspection_scans: FailureThrottle,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -81,10 +95,7 @@ pub fn router(state: AppState) -> Router {
 /// A span named by the route template (`/oauth2/token`), so codes and tokens in query strings
 /// never reach the logs.
 fn request_span<B>(request: &Request<B>) -> tracing::Span {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(MatchedPath::as_str)
-        .unwrap_or("unmatched");
+    let route =
+        request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
     tracing::info_span!("request", method = %request.method(), route)
 }

@@ -14,13 +14,31 @@ pub struct ErrorReply {
     pub error: OAuthError,
     /// Add `WWW-Authenticate: Basic` (the client used HTTP Basic).
     pub basic_challenge: bool,
-    /// Override the catalogue's status (413 for oversized bodies).
+    /// Override the catalogue's status (413 for oversized bodies, 429 when throttled).
     pub status: Option<StatusCode>,
+    /// Seconds for `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl From<OAuthError> for ErrorReply {
     fn from(error: OAuthError) -> Self {
-        Self { error, basic_challenge: false, status: None }
+        Self { error, basic_challenge: false, status: None, retry_after: None }
+    }
+}
+
+impl ErrorReply {
+    /// 429 with `Retry-After` after too many failures from one source.
+    pub fn too_many(retry_after: std::time::Duration) -> Self {
+        let seconds = retry_after.as_secs().max(1);
+        Self {
+            error: OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                format!("too many failed attempts; retry after {seconds} seconds"),
+            ),
+            basic_challenge: false,
+            status: Some(StatusCode::TOO_MANY_REQUESTS),
+            retry_after: Some(seconds),
+        }
     }
 }
 
@@ -35,8 +53,12 @@ impl IntoResponse for ErrorReply {
         let status = self.status.unwrap_or_else(|| {
             StatusCode::from_u16(self.error.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
         });
-        let body = Body { error: self.error.code.as_str(), error_description: &self.error.description };
+        let body =
+            Body { error: self.error.code.as_str(), error_description: &self.error.description };
         let mut response = (status, no_store(), Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.basic_challenge && self.error.code == ErrorCode::InvalidClient {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

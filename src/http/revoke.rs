@@ -11,29 +11,34 @@ use portcullis_core::store::TokenStore;
 use super::client_auth::authenticate;
 use super::form::{Form, FormBody};
 use super::oauth_error::{no_store, ErrorReply};
-use super::AppState;
+use super::{AppState, PeerAddr};
 use crate::clock::unix_now;
 
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, FormBody(body): FormBody) -> Response {
+pub async fn revoke(
+    State(state): State<AppState>,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
     let result = async {
         let form = Form::parse(&headers, &body)?;
-        let caller = authenticate(&state, &headers, &form)?;
+        let caller = authenticate(&state, &headers, &form, peer)?;
         let token = form.require("token")?;
 
         let now = unix_now();
         let keys = state.live.keys();
-        let Ok(claims) = keys.verification.verify_access_token(token, &state.config.issuer, now) else {
+        let Ok(claims) = keys.verification.verify_access_token(token, &state.config.issuer, now)
+        else {
             tracing::info!(client_id = %caller.id, outcome = "not_a_live_token", "revocation");
             return Ok(());
         };
-        let revoked = state
-            .store
-            .revoke_token(&claims.jti, caller.id.as_str(), now)
-            .await
-            .map_err(|err| {
-                tracing::error!(error = %err, "revocation could not be stored");
-                ErrorReply::from(OAuthError::unavailable())
-            })?;
+        let revoked =
+            state.store.revoke_token(&claims.jti, caller.id.as_str(), now).await.map_err(
+                |err| {
+                    tracing::error!(error = %err, "revocation could not be stored");
+                    ErrorReply::from(OAuthError::unavailable())
+                },
+            )?;
         if revoked {
             // This instance forgets the token before answering; others learn through the feed.
             state.introspection.invalidate(&claims.jti);

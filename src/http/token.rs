@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::client_auth::authenticate;
 use super::form::{Form, FormBody};
 use super::oauth_error::{no_store, ErrorReply};
-use super::AppState;
+use super::{AppState, PeerAddr};
 use crate::clock::unix_now;
 
 /// RFC 6749 §5.1 successful response.
@@ -28,14 +28,24 @@ struct TokenResponse {
     scope: String,
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, FormBody(body): FormBody) -> Response {
-    match exchange(&state, &headers, &body).await {
+pub async fn token(
+    State(state): State<AppState>,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    match exchange(&state, peer, &headers, &body).await {
         Ok(response) => (no_store(), Json(response)).into_response(),
         Err(reply) => reply.into_response(),
     }
 }
 
-async fn exchange(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<TokenResponse, ErrorReply> {
+async fn exchange(
+    state: &AppState,
+    peer: PeerAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<TokenResponse, ErrorReply> {
     let form = Form::parse(headers, body)?;
     let grant_type = form.require("grant_type")?;
     let grant_type = match grant_type.parse::<GrantType>() {
@@ -49,7 +59,7 @@ async fn exchange(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<
         }
     };
 
-    let client = authenticate(state, headers, &form)?;
+    let client = authenticate(state, headers, &form, peer)?;
     let now = unix_now();
     let registry = state.live.registry();
     let decision = client_credentials::decide(
@@ -60,11 +70,13 @@ async fn exchange(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<
         state.config.storage.max_access_token_lifetime,
     )
     .inspect_err(|e| {
-        tracing::info!(client_id = %client.id, grant_type = grant_type.as_str(), error = e.code.as_str(), "token refused");
+        let (grant, error) = (grant_type.as_str(), e.code.as_str());
+        tracing::info!(client_id = %client.id, grant_type = grant, error, "token refused");
     })?;
 
     let response = issue_access_token(state, client.id.as_str(), grant_type, decision, now).await?;
-    tracing::info!(client_id = %client.id, grant_type = grant_type.as_str(), outcome = "issued", "token issued");
+    let grant = grant_type.as_str();
+    tracing::info!(client_id = %client.id, grant_type = grant, outcome = "issued", "token issued");
     Ok(response)
 }
 
@@ -99,19 +111,17 @@ async fn issue_access_token(
 
     let key = state.live.keys().current.clone();
     let scope = claims.scope.clone();
-    let signing = tokio::task::spawn_blocking(move || claims.sign(&key));
-    let (signed, recorded) = tokio::join!(signing, state.tokens.record(record));
+    let (signed, recorded) =
+        tokio::join!(state.signer.sign(key, claims), state.tokens.record(record));
 
     recorded.map_err(|err| {
         tracing::error!(error = %err, "could not record an issued token");
         ErrorReply::from(OAuthError::unavailable())
     })?;
-    let access_token = signed
-        .map_err(|_| OAuthError::new(ErrorCode::ServerError, "signing failed"))?
-        .map_err(|err| {
-            tracing::error!(error = %err, "signing failed");
-            OAuthError::new(ErrorCode::ServerError, "signing failed")
-        })?;
+    let access_token = signed.map_err(|err| {
+        tracing::error!(error = %err, "signing failed");
+        OAuthError::new(ErrorCode::ServerError, "signing failed")
+    })?;
 
     Ok(TokenResponse { access_token, token_type: "Bearer", expires_in: decision.lifetime, scope })
 }

@@ -74,7 +74,8 @@ impl Operator {
             candidate.retain(|d| d.name != definition.name);
             candidate.push(definition.clone());
         }
-        registry = ScopeRegistry::new(candidate).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        registry =
+            ScopeRegistry::new(candidate).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         drop(registry);
 
         for definition in &definitions {
@@ -87,11 +88,15 @@ impl Operator {
     pub async fn delete_scope(&self, name: &str) -> ServiceResult<()> {
         let name = ScopeName::parse(name).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let registry = self.registry().await?;
-        let definition = registry.get(&name).ok_or_else(|| ServiceError::NotFound(format!("scope {name}")))?;
+        let definition =
+            registry.get(&name).ok_or_else(|| ServiceError::NotFound(format!("scope {name}")))?;
         if definition.built_in {
-            return Err(ServiceError::Invalid(format!("scope {name} is built in and cannot be deleted")));
+            return Err(ServiceError::Invalid(format!(
+                "scope {name} is built in and cannot be deleted"
+            )));
         }
-        let dependents: Vec<String> = registry.dependents_of(&name).map(|d| d.to_string()).collect();
+        let dependents: Vec<String> =
+            registry.dependents_of(&name).map(|d| d.to_string()).collect();
         if !dependents.is_empty() {
             return Err(ServiceError::Invalid(format!(
                 "scope {name} is included by {}: remove it from their includes first",

@@ -26,14 +26,39 @@ fn cli(server: &TestServer, args: &[&str]) -> String {
 async fn scopes_and_clients_created_by_the_cli_work_within_a_second() {
     let server = TestServer::start().await;
     cli(&server, &["scope", "create", "--name", "quote:read", "--description", "Read quotes"]);
-    cli(&server, &["scope", "create", "--name", "quote:write", "--description", "Write quotes", "--includes", "quote:read"]);
+    cli(
+        &server,
+        &[
+            "scope",
+            "create",
+            "--name",
+            "quote:write",
+            "--description",
+            "Write quotes",
+            "--includes",
+            "quote:read",
+        ],
+    );
     let created: Value = serde_json::from_str(&cli(
         &server,
         &[
-            "client", "create", "--name", "Billing", "--type", "confidential",
-            "--grant-types", "client_credentials", "--scopes", "quote:write",
-            "--token-auth-method", "client_secret_basic",
-            "--access-token-lifetime", "300", "--refresh-token-lifetime", "3600", "--json",
+            "client",
+            "create",
+            "--name",
+            "Billing",
+            "--type",
+            "confidential",
+            "--grant-types",
+            "client_credentials",
+            "--scopes",
+            "quote:write",
+            "--token-auth-method",
+            "client_secret_basic",
+            "--access-token-lifetime",
+            "300",
+            "--refresh-token-lifetime",
+            "3600",
+            "--json",
         ],
     ))
     .unwrap();
@@ -43,9 +68,15 @@ async fn scopes_and_clients_created_by_the_cli_work_within_a_second() {
     };
     assert!(client.secret.as_ref().unwrap().starts_with("pcs_"));
 
-    let took = within(ONE_SECOND, || async { server.token(&client, "quote:write").await.status == StatusCode::OK }).await;
+    let took = within(ONE_SECOND, || async {
+        server.token(&client, "quote:write").await.status == StatusCode::OK
+    })
+    .await;
     eprintln!("client usable after {took:?}");
-    assert_eq!(server.token(&client, "quote:write").await.json()["scope"], "quote:read quote:write");
+    assert_eq!(
+        server.token(&client, "quote:write").await.json()["scope"],
+        "quote:read quote:write"
+    );
 }
 
 #[tokio::test]
@@ -55,9 +86,15 @@ async fn a_client_disabled_by_the_cli_is_refused_within_a_second() {
     let client = server.service_client("quote:read").await;
     assert_eq!(server.token(&client, "quote:read").await.status, StatusCode::OK);
     cli(&server, &["client", "disable", &client.id]);
-    within(ONE_SECOND, || async { server.token(&client, "quote:read").await.status == StatusCode::UNAUTHORIZED }).await;
+    within(ONE_SECOND, || async {
+        server.token(&client, "quote:read").await.status == StatusCode::UNAUTHORIZED
+    })
+    .await;
     cli(&server, &["client", "enable", &client.id]);
-    within(ONE_SECOND, || async { server.token(&client, "quote:read").await.status == StatusCode::OK }).await;
+    within(ONE_SECOND, || async {
+        server.token(&client, "quote:read").await.status == StatusCode::OK
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -72,7 +109,8 @@ async fn f15_a_key_rotated_by_the_cli_is_published_and_used_and_the_old_key_stay
     within(ONE_SECOND, || async { server.state.live.keys().current.kid != old_kid }).await;
 
     let jwks: Value = server.get("/oauth2/jwks").await.json();
-    let kids: Vec<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    let kids: Vec<&str> =
+        jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
     assert_eq!(kids.len(), 2);
     assert!(kids.contains(&old_kid.as_str()), "retired key stays until its tokens expire");
 
@@ -93,9 +131,16 @@ async fn a_revocation_on_one_instance_reaches_the_other_within_a_second() {
     second.wait_for_client(&client.id).await;
 
     let token = first.access_token(&client, "quote:read").await;
-    assert_eq!(second.introspect(&client, &token).await.json()["active"], true, "cached on the second");
+    assert_eq!(
+        second.introspect(&client, &token).await.json()["active"],
+        true,
+        "cached on the second"
+    );
     assert_eq!(first.revoke(&client, &token).await.status, StatusCode::OK);
-    let took = within(ONE_SECOND, || async { second.introspect(&client, &token).await.json()["active"] == false }).await;
+    let took = within(ONE_SECOND, || async {
+        second.introspect(&client, &token).await.json()["active"] == false
+    })
+    .await;
     eprintln!("revocation reached the second instance after {took:?}");
 }
 
@@ -104,8 +149,20 @@ async fn cli_refuses_incomplete_or_invalid_clients_with_a_message() {
     let server = TestServer::start().await;
     server.scope("quote:read", &[], false).await;
     let output = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .args(["client", "create", "--name", "x", "--type", "confidential", "--grant-types", "client_credentials",
-               "--scopes", "quote:read", "--token-auth-method", "client_secret_basic"])
+        .args([
+            "client",
+            "create",
+            "--name",
+            "x",
+            "--type",
+            "confidential",
+            "--grant-types",
+            "client_credentials",
+            "--scopes",
+            "quote:read",
+            "--token-auth-method",
+            "client_secret_basic",
+        ])
         .envs(server.env.iter().cloned())
         .output()
         .unwrap();
@@ -114,9 +171,24 @@ async fn cli_refuses_incomplete_or_invalid_clients_with_a_message() {
 
     for lifetime in ["-1", "0", "99999999999"] {
         let output = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-            .args(["client", "create", "--name", "x", "--type", "confidential", "--grant-types", "client_credentials",
-                   "--scopes", "quote:read", "--token-auth-method", "client_secret_basic",
-                   "--access-token-lifetime", lifetime, "--refresh-token-lifetime", "60"])
+            .args([
+                "client",
+                "create",
+                "--name",
+                "x",
+                "--type",
+                "confidential",
+                "--grant-types",
+                "client_credentials",
+                "--scopes",
+                "quote:read",
+                "--token-auth-method",
+                "client_secret_basic",
+                "--access-token-lifetime",
+                lifetime,
+                "--refresh-token-lifetime",
+                "60",
+            ])
             .envs(server.env.iter().cloned())
             .output()
             .unwrap();
@@ -130,11 +202,24 @@ async fn cli_imports_the_sample_registry_and_rejects_cycles() {
     let server = TestServer::start().await;
     let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scopes/insurance.toml");
     assert!(cli(&server, &["scope", "import", sample]).contains("imported 12 scopes"));
-    let shown: Value = serde_json::from_str(&cli(&server, &["scope", "show", "quote:convert", "--json"])).unwrap();
-    assert_eq!(shown["grants"], serde_json::json!(["policy:read", "policy:write", "quote:convert", "quote:read"]));
+    let shown: Value =
+        serde_json::from_str(&cli(&server, &["scope", "show", "quote:convert", "--json"])).unwrap();
+    assert_eq!(
+        shown["grants"],
+        serde_json::json!(["policy:read", "policy:write", "quote:convert", "quote:read"])
+    );
 
     let output = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .args(["scope", "create", "--name", "quote:read", "--description", "loop", "--includes", "quote:convert"])
+        .args([
+            "scope",
+            "create",
+            "--name",
+            "quote:read",
+            "--description",
+            "loop",
+            "--includes",
+            "quote:convert",
+        ])
         .envs(server.env.iter().cloned())
         .output()
         .unwrap();

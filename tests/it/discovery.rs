@@ -23,9 +23,15 @@ async fn f01_both_metadata_documents_agree_and_list_what_is_supported() {
     assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
     assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
     assert_eq!(doc["grant_types_supported"], serde_json::json!(["client_credentials"]));
-    let algs: Vec<&str> = doc["id_token_signing_alg_values_supported"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let algs: Vec<&str> = doc["id_token_signing_alg_values_supported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     assert!(!algs.contains(&"none"));
-    let scopes: Vec<&str> = doc["scopes_supported"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let scopes: Vec<&str> =
+        doc["scopes_supported"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert!(scopes.contains(&"openid"));
     assert!(doc["introspection_endpoint_auth_methods_supported"].as_array().unwrap().len() == 2);
 }

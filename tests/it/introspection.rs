@@ -100,9 +100,16 @@ async fn a_signed_token_that_was_never_recorded_is_inactive() {
 async fn g04_other_clients_see_inactive_unless_granted_introspect_any() {
     let (server, _client, token) = setup().await;
     let resource_server = server.service_client("quote:read").await;
-    assert_eq!(server.introspect(&resource_server, &token).await.json(), json!({ "active": false }));
+    assert_eq!(
+        server.introspect(&resource_server, &token).await.json(),
+        json!({ "active": false })
+    );
 
-    server.operator.set_client_permission(&resource_server.id, ClientPermission::IntrospectAny, true).await.unwrap();
+    server
+        .operator
+        .set_client_permission(&resource_server.id, ClientPermission::IntrospectAny, true)
+        .await
+        .unwrap();
     crate::support::within(std::time::Duration::from_secs(1), || async {
         server.introspect(&resource_server, &token).await.json()["active"] == true
     })
@@ -133,8 +140,10 @@ async fn f11_forged_tokens_are_inactive_and_never_5xx() {
         forge(json!({"alg": "HS256", "typ": "at+jwt", "kid": kid})),
         forge(json!({"alg": "ES256", "typ": "at+jwt", "kid": "../../../dev/null"})),
         forge(json!({"alg": "ES256", "typ": "at+jwt", "kid": "' OR 1=1 --"})),
-        forge(json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "jku": "https://attacker.example/jwks"})),
-        forge(json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "x5u": "https://attacker.example/cert"})),
+        forge(json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "jku": "https://evil.test/k"})),
+        forge(
+            json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "x5u": "https://evil.example/c"}),
+        ),
         forge(json!({"alg": "ES256", "typ": "JWT", "kid": kid})),
     ];
     for token in &forged {
@@ -182,6 +191,28 @@ async fn results_are_cached_and_survive_a_storage_outage_until_revoked() {
     .sign(&other)
     .unwrap();
     let reply = server.introspect(&client, &unseen).await;
-    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "unknown state denies: never a guess");
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unknown state denies: never a guess"
+    );
     assert_eq!(reply.error(), "temporarily_unavailable");
+}
+
+#[tokio::test]
+async fn g07_scanning_for_tokens_is_throttled() {
+    let (server, client, token) = setup().await;
+    for i in 0..600 {
+        let reply = server.introspect(&client, &format!("random-{i}")).await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    let reply = server.introspect(&client, "random-601").await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(reply.header("retry-after").is_some());
+    let other = server.service_client("quote:read").await;
+    assert_eq!(
+        server.introspect(&other, &token).await.status,
+        StatusCode::OK,
+        "other callers unaffected"
+    );
 }

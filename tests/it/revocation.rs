@@ -28,7 +28,10 @@ async fn g11_g15_unknown_tokens_and_hints_get_200() {
     let (server, client, token) = setup().await;
     assert_eq!(server.revoke(&client, "garbage").await.status, StatusCode::OK);
     let body = format!("token={token}&token_type_hint=foo");
-    assert_eq!(server.post_form("/oauth2/revoke", Some(&client.basic()), &body).await.status, StatusCode::OK);
+    assert_eq!(
+        server.post_form("/oauth2/revoke", Some(&client.basic()), &body).await.status,
+        StatusCode::OK
+    );
     assert_eq!(server.introspect(&client, &token).await.json()["active"], false);
 }
 
@@ -37,7 +40,11 @@ async fn g12_another_client_cannot_revoke_my_token() {
     let (server, client, token) = setup().await;
     let other = server.service_client("quote:read").await;
     assert_eq!(server.revoke(&other, &token).await.status, StatusCode::OK, "no oracle");
-    assert_eq!(server.introspect(&client, &token).await.json()["active"], true, "token stays active");
+    assert_eq!(
+        server.introspect(&client, &token).await.json()["active"],
+        true,
+        "token stays active"
+    );
 }
 
 #[tokio::test]

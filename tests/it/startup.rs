@@ -9,7 +9,10 @@ use crate::support::TestServer;
 async fn a_database_sealed_with_another_master_key_refuses_to_start() {
     let server = TestServer::start().await;
     let mut env = server.env.clone();
-    env.push(("PORTCULLIS_MASTER_KEY".into(), "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=".into()));
+    env.push((
+        "PORTCULLIS_MASTER_KEY".into(),
+        "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=".into(),
+    ));
     let config = ServerConfig::from_raw(&RawSettings::from_pairs(env).unwrap()).unwrap();
     let err = portcullis::server::build_state(config).await.err().expect("must refuse");
     assert!(err.to_string().contains("different master key"), "{err}");
@@ -19,7 +22,8 @@ async fn a_database_sealed_with_another_master_key_refuses_to_start() {
 async fn the_master_key_file_is_private() {
     use std::os::unix::fs::PermissionsExt;
     let server = TestServer::start().await;
-    let mode = std::fs::metadata(server.db.data_dir.join("master.key")).unwrap().permissions().mode();
+    let mode =
+        std::fs::metadata(server.db.data_dir.join("master.key")).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }
 

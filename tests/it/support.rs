@@ -111,7 +111,8 @@ impl TestServer {
 
     /// POSTs a form body with an optional Authorization header.
     pub async fn post_form(&self, path: &str, authorization: Option<&str>, body: &str) -> Reply {
-        let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let mut request =
+            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         if let Some(value) = authorization {
             request = request.header(header::AUTHORIZATION, value);
         }
@@ -142,8 +143,11 @@ impl TestServer {
 
     /// Loads the insurance sample registry the README uses.
     pub async fn insurance_scopes(&self) {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scopes/insurance.toml"))
-            .expect("sample registry");
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/scopes/insurance.toml"
+        ))
+        .expect("sample registry");
         let file: portcullis::service::ScopeFile = toml::from_str(&text).expect("valid sample");
         self.operator.put_scopes(file.scope).await.expect("import");
         self.wait_until(|s| s.state.live.registry().iter().count() > 10).await;
@@ -166,7 +170,12 @@ impl TestServer {
         self.client_with(scopes, TokenAuthMethod::ClientSecretBasic, ClientStatus::Active).await
     }
 
-    pub async fn client_with(&self, scopes: &str, method: TokenAuthMethod, status: ClientStatus) -> TestClient {
+    pub async fn client_with(
+        &self,
+        scopes: &str,
+        method: TokenAuthMethod,
+        status: ClientStatus,
+    ) -> TestClient {
         let registration = NewClient {
             name: "Test client".into(),
             client_type: ClientType::Confidential,

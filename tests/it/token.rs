@@ -39,13 +39,24 @@ async fn client_credentials_issues_a_verifiable_rfc_9068_token() {
     assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
 
     let jwks: Value = server.get("/oauth2/jwks").await.json();
-    let jwk = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == header.kid.clone().unwrap()).unwrap();
-    let key = DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()).unwrap();
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header.kid.clone().unwrap())
+        .unwrap();
+    let key =
+        DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap())
+            .unwrap();
     let mut validation = Validation::new(jsonwebtoken::Algorithm::ES256);
     validation.set_audience(&[AUDIENCE]);
     validation.set_issuer(&[ISSUER]);
     let claims: Value = decode(token, &key, &validation).unwrap().claims;
-    assert_eq!(claims["sub"], format!("client:{}", client.id), "E-11: client subjects are namespaced");
+    assert_eq!(
+        claims["sub"],
+        format!("client:{}", client.id),
+        "E-11: client subjects are namespaced"
+    );
     assert_eq!(claims["client_id"], client.id);
     assert_eq!(claims["scope"], "quote:read quote:write");
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 900);
@@ -57,11 +68,18 @@ async fn every_issued_token_is_recorded() {
     let (server, client) = server_with_client().await;
     let token = server.access_token(&client, "policy:read").await;
     let header_claims: Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, token.split('.').nth(1).unwrap()).unwrap(),
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            token.split('.').nth(1).unwrap(),
+        )
+        .unwrap(),
     )
     .unwrap();
     let jti = header_claims["jti"].as_str().unwrap();
-    let stored = portcullis_core::store::TokenStore::get_token(&server.state.store, jti).await.unwrap().unwrap();
+    let stored = portcullis_core::store::TokenStore::get_token(&server.state.store, jti)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.record.client_id, client.id);
     assert_eq!(stored.record.scopes, "policy:read");
     assert_eq!(stored.record.grant_type.as_str(), "client_credentials");
@@ -70,7 +88,9 @@ async fn every_issued_token_is_recorded() {
 #[tokio::test]
 async fn scope_is_required_and_never_defaulted() {
     let (server, client) = server_with_client().await;
-    let reply = server.post_form("/oauth2/token", Some(&client.basic()), "grant_type=client_credentials").await;
+    let reply = server
+        .post_form("/oauth2/token", Some(&client.basic()), "grant_type=client_credentials")
+        .await;
     assert_terr(&reply, StatusCode::BAD_REQUEST, "invalid_scope");
     assert!(reply.json()["error_description"].as_str().unwrap().contains("send scope"));
 }
@@ -97,7 +117,11 @@ async fn user_scopes_are_refused_for_client_credentials() {
 async fn e01_wrong_secret_in_basic_is_401_with_challenge() {
     let (server, client) = server_with_client().await;
     let reply = server
-        .post_form("/oauth2/token", Some(&basic(&client.id, "pcs_wrong")), "grant_type=client_credentials&scope=quote:read")
+        .post_form(
+            "/oauth2/token",
+            Some(&basic(&client.id, "pcs_wrong")),
+            "grant_type=client_credentials&scope=quote:read",
+        )
         .await;
     assert_terr(&reply, StatusCode::UNAUTHORIZED, "invalid_client");
     assert!(reply.header("www-authenticate").unwrap().starts_with("Basic realm="));
@@ -107,8 +131,13 @@ async fn e01_wrong_secret_in_basic_is_401_with_challenge() {
 async fn e02_wrong_secret_in_body_is_invalid_client() {
     let server = TestServer::start().await;
     server.insurance_scopes().await;
-    let client = server.client_with("quote:read", TokenAuthMethod::ClientSecretPost, ClientStatus::Active).await;
-    let body = format!("grant_type=client_credentials&scope=quote:read&client_id={}&client_secret=pcs_wrong", client.id);
+    let client = server
+        .client_with("quote:read", TokenAuthMethod::ClientSecretPost, ClientStatus::Active)
+        .await;
+    let body = format!(
+        "grant_type=client_credentials&scope=quote:read&client_id={}&client_secret=pcs_wrong",
+        client.id
+    );
     let reply = server.post_form("/oauth2/token", None, &body).await;
     assert_terr(&reply, StatusCode::UNAUTHORIZED, "invalid_client");
     assert_eq!(reply.header("www-authenticate"), None);
@@ -125,8 +154,10 @@ async fn e02_wrong_secret_in_body_is_invalid_client() {
 async fn e03_unknown_client_and_wrong_secret_look_identical() {
     let (server, client) = server_with_client().await;
     let form = "grant_type=client_credentials&scope=quote:read";
-    let wrong = server.post_form("/oauth2/token", Some(&basic(&client.id, "pcs_wrong")), form).await;
-    let unknown = server.post_form("/oauth2/token", Some(&basic("nobody", "pcs_wrong")), form).await;
+    let wrong =
+        server.post_form("/oauth2/token", Some(&basic(&client.id, "pcs_wrong")), form).await;
+    let unknown =
+        server.post_form("/oauth2/token", Some(&basic("nobody", "pcs_wrong")), form).await;
     assert_eq!(wrong.status, unknown.status);
     assert_eq!(wrong.body, unknown.body);
     let mut wrong_headers = wrong.headers.clone();
@@ -139,7 +170,10 @@ async fn e03_unknown_client_and_wrong_secret_look_identical() {
 #[tokio::test]
 async fn e04_two_authentication_methods_are_invalid_request() {
     let (server, client) = server_with_client().await;
-    let body = format!("grant_type=client_credentials&scope=quote:read&client_secret={}", client.secret.clone().unwrap());
+    let body = format!(
+        "grant_type=client_credentials&scope=quote:read&client_secret={}",
+        client.secret.clone().unwrap()
+    );
     let reply = server.post_form("/oauth2/token", Some(&client.basic()), &body).await;
     assert_terr(&reply, StatusCode::BAD_REQUEST, "invalid_request");
 }
@@ -153,7 +187,11 @@ async fn a_client_authenticates_only_the_way_it_registered() {
         client.id,
         client.secret.clone().unwrap()
     );
-    assert_terr(&server.post_form("/oauth2/token", None, &body).await, StatusCode::UNAUTHORIZED, "invalid_client");
+    assert_terr(
+        &server.post_form("/oauth2/token", None, &body).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+    );
 }
 
 #[tokio::test]
@@ -163,7 +201,9 @@ async fn e05_basic_credentials_are_form_decoded() {
     // unreserved character must decode to the same id.
     let encoded_id: String = client.id.chars().map(|c| format!("%{:02X}", c as u32)).collect();
     let header = basic(&encoded_id, client.secret.as_deref().unwrap());
-    let reply = server.post_form("/oauth2/token", Some(&header), "grant_type=client_credentials&scope=quote:read").await;
+    let reply = server
+        .post_form("/oauth2/token", Some(&header), "grant_type=client_credentials&scope=quote:read")
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
 }
 
@@ -172,7 +212,13 @@ async fn e06_malformed_authorization_headers_are_401_never_5xx() {
     let (server, _client) = server_with_client().await;
     let long = format!("Basic {}", "A".repeat(16 * 1024));
     for header in ["Basic !!!", "Basic ", "Basic Zm9vYmFy", "Bearer x", long.as_str()] {
-        let reply = server.post_form("/oauth2/token", Some(header), "grant_type=client_credentials&scope=quote:read").await;
+        let reply = server
+            .post_form(
+                "/oauth2/token",
+                Some(header),
+                "grant_type=client_credentials&scope=quote:read",
+            )
+            .await;
         assert_terr(&reply, StatusCode::UNAUTHORIZED, "invalid_client");
         assert!(reply.header("www-authenticate").is_some(), "{header}");
     }
@@ -181,8 +227,15 @@ async fn e06_malformed_authorization_headers_are_401_never_5xx() {
 #[tokio::test]
 async fn e07_empty_secret_counts_as_absent() {
     let (server, client) = server_with_client().await;
-    let body = format!("grant_type=client_credentials&scope=quote:read&client_id={}&client_secret=", client.id);
-    assert_terr(&server.post_form("/oauth2/token", None, &body).await, StatusCode::UNAUTHORIZED, "invalid_client");
+    let body = format!(
+        "grant_type=client_credentials&scope=quote:read&client_id={}&client_secret=",
+        client.id
+    );
+    assert_terr(
+        &server.post_form("/oauth2/token", None, &body).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+    );
 }
 
 #[tokio::test]
@@ -206,14 +259,22 @@ async fn e08_a_public_client_cannot_present_a_secret() {
     server.wait_for_client(&id).await;
 
     for body in [
-        format!("grant_type=client_credentials&scope=quote:read&client_id={id}&client_secret=anything"),
+        format!(
+            "grant_type=client_credentials&scope=quote:read&client_id={id}&client_secret=anything"
+        ),
         format!("grant_type=client_credentials&scope=quote:read&client_id={id}"),
     ] {
         let reply = server.post_form("/oauth2/token", None, &body).await;
         assert!(reply.status.is_client_error(), "{body}");
         assert_ne!(reply.status, StatusCode::OK);
     }
-    let reply = server.post_form("/oauth2/token", Some(&basic(&id, "anything")), "grant_type=client_credentials&scope=quote:read").await;
+    let reply = server
+        .post_form(
+            "/oauth2/token",
+            Some(&basic(&id, "anything")),
+            "grant_type=client_credentials&scope=quote:read",
+        )
+        .await;
     assert_terr(&reply, StatusCode::UNAUTHORIZED, "invalid_client");
 }
 
@@ -221,8 +282,14 @@ async fn e08_a_public_client_cannot_present_a_secret() {
 async fn e12_pending_and_disabled_clients_cannot_authenticate() {
     let server = TestServer::start().await;
     server.insurance_scopes().await;
-    let pending = server.client_with("quote:read", TokenAuthMethod::ClientSecretBasic, ClientStatus::Pending).await;
-    assert_terr(&server.token(&pending, "quote:read").await, StatusCode::UNAUTHORIZED, "invalid_client");
+    let pending = server
+        .client_with("quote:read", TokenAuthMethod::ClientSecretBasic, ClientStatus::Pending)
+        .await;
+    assert_terr(
+        &server.token(&pending, "quote:read").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+    );
 
     let client = server.service_client("quote:read").await;
     assert_eq!(server.token(&client, "quote:read").await.status, StatusCode::OK);
@@ -237,7 +304,10 @@ async fn e12_pending_and_disabled_clients_cannot_authenticate() {
 async fn e13_a_rotated_secret_stops_working() {
     let (server, client) = server_with_client().await;
     let new_secret = server.operator.rotate_client_secret(&client.id).await.unwrap();
-    let rotated = crate::support::TestClient { id: client.id.clone(), secret: Some(new_secret.expose().to_owned()) };
+    let rotated = crate::support::TestClient {
+        id: client.id.clone(),
+        secret: Some(new_secret.expose().to_owned()),
+    };
     crate::support::within(std::time::Duration::from_secs(1), || async {
         server.token(&client, "quote:read").await.status == StatusCode::UNAUTHORIZED
             && server.token(&rotated, "quote:read").await.status == StatusCode::OK
@@ -249,13 +319,19 @@ async fn e13_a_rotated_secret_stops_working() {
 async fn unsupported_and_missing_grant_types() {
     let (server, client) = server_with_client().await;
     let auth = Some(client.basic());
-    let reply = server.post_form("/oauth2/token", auth.as_deref(), "grant_type=password&username=a&password=b").await;
+    let reply = server
+        .post_form("/oauth2/token", auth.as_deref(), "grant_type=password&username=a&password=b")
+        .await;
     assert_terr(&reply, StatusCode::BAD_REQUEST, "unsupported_grant_type");
     let reply = server.post_form("/oauth2/token", auth.as_deref(), "scope=quote:read").await;
     assert_terr(&reply, StatusCode::BAD_REQUEST, "invalid_request");
     // K-14: parameter names are case-sensitive and exact.
     for body in ["Grant_Type=client_credentials", "grant_type%20=client_credentials"] {
-        assert_terr(&server.post_form("/oauth2/token", auth.as_deref(), body).await, StatusCode::BAD_REQUEST, "invalid_request");
+        assert_terr(
+            &server.post_form("/oauth2/token", auth.as_deref(), body).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        );
     }
 }
 
@@ -280,7 +356,11 @@ async fn a_client_without_the_grant_is_unauthorized_client() {
         secret: created.secret.map(|s| s.expose().to_owned()),
     };
     server.wait_for_client(&client.id).await;
-    assert_terr(&server.token(&client, "quote:read").await, StatusCode::BAD_REQUEST, "unauthorized_client");
+    assert_terr(
+        &server.token(&client, "quote:read").await,
+        StatusCode::BAD_REQUEST,
+        "unauthorized_client",
+    );
 }
 
 #[tokio::test]
@@ -299,10 +379,24 @@ async fn k13_repeated_parameters_are_invalid_request() {
 async fn k15_scope_bombs_fail_fast() {
     let (server, client) = server_with_client().await;
     let many = vec!["quote:read"; 10_000].join("+");
-    let reply = server.post_form("/oauth2/token", Some(&client.basic()), &format!("grant_type=client_credentials&scope={many}")).await;
-    assert!(reply.status == StatusCode::BAD_REQUEST || reply.status == StatusCode::PAYLOAD_TOO_LARGE);
+    let reply = server
+        .post_form(
+            "/oauth2/token",
+            Some(&client.basic()),
+            &format!("grant_type=client_credentials&scope={many}"),
+        )
+        .await;
+    assert!(
+        reply.status == StatusCode::BAD_REQUEST || reply.status == StatusCode::PAYLOAD_TOO_LARGE
+    );
     let long = "a".repeat(10_000);
-    let reply = server.post_form("/oauth2/token", Some(&client.basic()), &format!("grant_type=client_credentials&scope={long}")).await;
+    let reply = server
+        .post_form(
+            "/oauth2/token",
+            Some(&client.basic()),
+            &format!("grant_type=client_credentials&scope={long}"),
+        )
+        .await;
     assert_terr(&reply, StatusCode::BAD_REQUEST, "invalid_scope");
 }
 
@@ -322,7 +416,10 @@ async fn k21_other_content_types_are_invalid_request() {
 #[tokio::test]
 async fn k03_big_bodies_are_413_json() {
     let (server, client) = server_with_client().await;
-    let body = format!("grant_type=client_credentials&scope=quote:read&pad={}", "x".repeat(2 * 1024 * 1024));
+    let body = format!(
+        "grant_type=client_credentials&scope=quote:read&pad={}",
+        "x".repeat(2 * 1024 * 1024)
+    );
     let reply = server.post_form("/oauth2/token", Some(&client.basic()), &body).await;
     assert_terr(&reply, StatusCode::PAYLOAD_TOO_LARGE, "invalid_request");
 }
@@ -341,7 +438,10 @@ async fn k05_k06_invalid_utf8_and_nul_bytes_never_5xx() {
         assert!(["invalid_request", "invalid_scope"].contains(&reply.error().as_str()), "{body}");
     }
     let body = "grant_type=client_credentials&scope=quote:read&client_id=c%00&client_secret=x";
-    assert_eq!(server.post_form("/oauth2/token", None, body).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        server.post_form("/oauth2/token", None, body).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -349,9 +449,21 @@ async fn k09_sql_injection_strings_are_ordinary_failures() {
     let (server, client) = server_with_client().await;
     for hostile in ["' OR '1'='1", "1;DROP TABLE tokens--", "\\'", "%27"] {
         let enc = crate::support::urlencode(hostile);
-        let reply = server.post_form("/oauth2/token", Some(&basic(hostile, hostile)), "grant_type=client_credentials&scope=quote:read").await;
+        let reply = server
+            .post_form(
+                "/oauth2/token",
+                Some(&basic(hostile, hostile)),
+                "grant_type=client_credentials&scope=quote:read",
+            )
+            .await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-        let reply = server.post_form("/oauth2/token", Some(&client.basic()), &format!("grant_type=client_credentials&scope={enc}")).await;
+        let reply = server
+            .post_form(
+                "/oauth2/token",
+                Some(&client.basic()),
+                &format!("grant_type=client_credentials&scope={enc}"),
+            )
+            .await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     }
     assert_eq!(server.token(&client, "quote:read").await.status, StatusCode::OK, "database intact");
@@ -361,4 +473,32 @@ async fn k09_sql_injection_strings_are_ordinary_failures() {
 async fn get_on_the_token_endpoint_is_405() {
     let server = TestServer::start().await;
     assert_eq!(server.get("/oauth2/token").await.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn e09_brute_force_is_throttled_per_client_and_source() {
+    let (server, client) = server_with_client().await;
+    let wrong = basic(&client.id, "pcs_wrong");
+    let form = "grant_type=client_credentials&scope=quote:read";
+    // Concurrent attempts must not slip past the count.
+    let attempts = (0..60).map(|_| server.post_form("/oauth2/token", Some(&wrong), form));
+    let replies = futures::future::join_all(attempts).await;
+    let throttled = replies.iter().filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS).count();
+    let refused = replies.iter().filter(|r| r.status == StatusCode::UNAUTHORIZED).count();
+    assert_eq!(refused, 20, "exactly the limit of failures is evaluated");
+    assert_eq!(throttled, 40);
+    let limited = server.post_form("/oauth2/token", Some(&client.basic()), form).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "this source is locked out for now");
+    assert!(limited.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+    assert_eq!(limited.error(), "temporarily_unavailable");
+
+    // The same client from another address is not locked out.
+    let mut request = axum::http::Request::post("/oauth2/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", client.basic())
+        .body(axum::body::Body::from(form))
+        .unwrap();
+    let elsewhere: std::net::SocketAddr = "192.0.2.7:4000".parse().unwrap();
+    request.extensions_mut().insert(axum::extract::ConnectInfo(elsewhere));
+    assert_eq!(server.send(request).await.status, StatusCode::OK);
 }

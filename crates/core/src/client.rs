@@ -60,7 +60,10 @@ impl fmt::Display for ClientId {
 
 /// Declares a string-backed enum with one wire spelling per variant.
 macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }
+    ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         pub enum $name { $($(#[$vmeta])* #[serde(rename = $wire)] $variant),+ }
@@ -196,17 +199,24 @@ pub struct ClientRegistration {
 pub enum RegistrationError {
     #[error("client name must be 1-200 printable characters")]
     Name,
-    #[error("at least one grant type is required: choose from authorization_code, refresh_token, client_credentials")]
+    #[error(
+        "at least one grant type is required: \
+         choose from authorization_code, refresh_token, client_credentials"
+    )]
     NoGrantTypes,
     #[error("at least one allowed scope is required")]
     NoScopes,
     #[error("{0}")]
     Scope(String),
-    #[error("confidential clients authenticate with client_secret_basic or client_secret_post, not {0}")]
+    #[error(
+        "confidential clients authenticate with client_secret_basic or client_secret_post, not {0}"
+    )]
     ConfidentialAuth(TokenAuthMethod),
     #[error("public clients have no secret: their token auth method must be none, not {0}")]
     PublicAuth(TokenAuthMethod),
-    #[error("public clients cannot use client_credentials: there is no secret to prove who they are")]
+    #[error(
+        "public clients cannot use client_credentials: there is no secret to prove who they are"
+    )]
     PublicClientCredentials,
     #[error("refresh_token requires the authorization_code grant")]
     RefreshWithoutCode,
@@ -218,7 +228,10 @@ pub enum RegistrationError {
     RedirectUri(#[from] RedirectUriError),
     #[error("access token lifetime must be between 1 and {max} seconds, got {got}")]
     AccessLifetime { got: i64, max: u32 },
-    #[error("refresh token lifetime must be between 1 and {MAX_REFRESH_TOKEN_LIFETIME} seconds, got {0}")]
+    #[error(
+        "refresh token lifetime must be between 1 and {MAX_REFRESH_TOKEN_LIFETIME} seconds, \
+         got {0}"
+    )]
     RefreshLifetime(i64),
     #[error("the lifetime policy's lifetime must be between 1 and {max} seconds, got {got}")]
     PolicyLifetime { got: u32, max: u32 },
@@ -400,7 +413,10 @@ mod tests {
             grant_types: parse_wire_list("authorization_code").unwrap(),
             ..service_client()
         };
-        assert_eq!(reg.validate(&registry(), 86_400).unwrap_err(), RegistrationError::NoRedirectUri);
+        assert_eq!(
+            reg.validate(&registry(), 86_400).unwrap_err(),
+            RegistrationError::NoRedirectUri
+        );
     }
 
     #[test]

@@ -111,7 +111,10 @@ pub enum KeyError {
     Generation,
     #[error("stored signing key is unusable: {0}")]
     Corrupt(&'static str),
-    #[error("stored signing key cannot be decrypted: the master key differs from the one that sealed it")]
+    #[error(
+        "stored signing key cannot be decrypted: \
+         the master key differs from the one that sealed it"
+    )]
     WrongMasterKey,
 }
 
@@ -127,8 +130,9 @@ pub fn generate(alg: SigningAlgorithm) -> Result<GeneratedKey, KeyError> {
     let rng = SystemRandom::new();
     let (private_der, mut public) = match alg {
         SigningAlgorithm::ES256 => {
-            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-                .map_err(|_| KeyError::Generation)?;
+            let pkcs8 =
+                EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                    .map_err(|_| KeyError::Generation)?;
             let der = Zeroizing::new(pkcs8.as_ref().to_vec());
             let public = ec_public_jwk(&der)?;
             (der, public)
@@ -244,7 +248,9 @@ impl SigningKey {
                 )
                 .map_err(corrupt)?,
             ),
-            SigningAlgorithm::EdDSA => Signer::Ed25519(Ed25519KeyPair::from_pkcs8(der).map_err(corrupt)?),
+            SigningAlgorithm::EdDSA => {
+                Signer::Ed25519(Ed25519KeyPair::from_pkcs8(der).map_err(corrupt)?)
+            }
             SigningAlgorithm::RS256 => Signer::Rsa(RsaKeyPair::from_der(der).map_err(corrupt)?),
         };
         Ok(Self { kid, alg, signer })
@@ -334,8 +340,9 @@ impl MasterKey {
 
     fn sealing_key(&self) -> LessSafeKey {
         #[allow(clippy::expect_used)] // reason: a 32-byte key is always valid for AES-256-GCM
-        let unbound = UnboundKey::new(&aead::AES_256_GCM, self.derive("portcullis/key-seal/v1").as_ref())
-            .expect("AES-256-GCM accepts 32-byte keys");
+        let unbound =
+            UnboundKey::new(&aead::AES_256_GCM, self.derive("portcullis/key-seal/v1").as_ref())
+                .expect("AES-256-GCM accepts 32-byte keys");
         LessSafeKey::new(unbound)
     }
 
@@ -359,7 +366,8 @@ impl MasterKey {
             return Err(KeyError::Corrupt("sealed key is truncated"));
         }
         let (nonce, ciphertext) = sealed.split_at(12);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| KeyError::WrongMasterKey)?;
+        let nonce =
+            Nonce::try_assume_unique_for_key(nonce).map_err(|_| KeyError::WrongMasterKey)?;
         let mut buf = Zeroizing::new(ciphertext.to_vec());
         let plain = self
             .sealing_key()
@@ -378,7 +386,8 @@ mod tests {
     fn every_algorithm_generates_signs_and_verifies() {
         for alg in [SigningAlgorithm::ES256, SigningAlgorithm::EdDSA, SigningAlgorithm::RS256] {
             let key = generate(alg).unwrap();
-            let signer = SigningKey::from_der(key.public.kid.clone(), alg, &key.private_der).unwrap();
+            let signer =
+                SigningKey::from_der(key.public.kid.clone(), alg, &key.private_der).unwrap();
             let jws = signer.sign_jws("JWT", br#"{"sub":"x","exp":9999999999}"#).unwrap();
 
             let decoding = key.public.decoding_key().unwrap();

@@ -9,6 +9,9 @@
 //!   only as keyed hashes.
 //! - Storage is reached through the small traits in [`store`]; time is passed in explicitly.
 
+// Test helpers unwrap: a panic is how a test reports a broken expectation.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod client;
 pub mod client_auth;
 pub mod discovery;

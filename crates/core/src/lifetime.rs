@@ -174,7 +174,12 @@ mod tests {
 
     #[test]
     fn bad_windows_are_rejected() {
-        for bad in ["Mon-Fri 08:00-18:00", "Xyz 08:00-18:00 UTC", "Mon 18:00-08:00 UTC", "Mon 08:00-18:00 Mars/Base"] {
+        for bad in [
+            "Mon-Fri 08:00-18:00",
+            "Xyz 08:00-18:00 UTC",
+            "Mon 18:00-08:00 UTC",
+            "Mon 08:00-18:00 Mars/Base",
+        ] {
             assert!(WeeklyWindow::parse(bad).is_err(), "{bad}");
         }
     }
@@ -190,7 +195,10 @@ mod tests {
         let inside = at("2026-12-02T14:00:00Z");
         assert_eq!(access_token_lifetime(300, Some(&policy), &granted, inside, 86_400), 28_800);
         assert_eq!(access_token_lifetime(300, Some(&policy), &granted, inside, 3_600), 3_600);
-        assert_eq!(access_token_lifetime(300, Some(&policy), &granted, at("2026-12-05T15:00:00Z"), 86_400), 300);
+        assert_eq!(
+            access_token_lifetime(300, Some(&policy), &granted, at("2026-12-05T15:00:00Z"), 86_400),
+            300
+        );
         let wider = ScopeSet::parse_list("quote:read policy:write").unwrap();
         assert_eq!(access_token_lifetime(300, Some(&policy), &wider, inside, 86_400), 300);
         assert_eq!(access_token_lifetime(300, None, &granted, inside, 86_400), 300);

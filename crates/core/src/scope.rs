@@ -194,7 +194,10 @@ impl ScopeDefinition {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScopeError {
-    #[error("invalid scope name {0:?}: use 1-128 printable ASCII characters without spaces, quotes or backslashes")]
+    #[error(
+        "invalid scope name {0:?}: \
+         use 1-128 printable ASCII characters without spaces, quotes or backslashes"
+    )]
     InvalidName(String),
     #[error("scope {scope} includes {missing}, which is not in the registry: create it first")]
     UnknownInclude { scope: String, missing: String },
@@ -226,8 +229,7 @@ pub struct ScopeRegistry {
 impl ScopeRegistry {
     /// Builds a registry, rejecting dangling includes and cycles.
     pub fn new(definitions: impl IntoIterator<Item = ScopeDefinition>) -> Result<Self, ScopeError> {
-        let scopes: BTreeMap<_, _> =
-            definitions.into_iter().map(|d| (d.name.clone(), d)).collect();
+        let scopes: BTreeMap<_, _> = definitions.into_iter().map(|d| (d.name.clone(), d)).collect();
         let registry = Self { scopes };
         registry.validate()?;
         Ok(registry)
@@ -412,12 +414,16 @@ mod tests {
     #[test]
     fn inheritance_expands_transitively() {
         let registry = insurance();
-        assert_eq!(registry.expand(&set("quote:convert")).to_wire(), "policy:write quote:convert quote:read");
+        assert_eq!(
+            registry.expand(&set("quote:convert")).to_wire(),
+            "policy:write quote:convert quote:read"
+        );
     }
 
     #[test]
     fn cycles_and_dangling_includes_are_rejected() {
-        let cycle = ScopeRegistry::new([def("a", "b", false), def("b", "c", false), def("c", "a", false)]);
+        let cycle =
+            ScopeRegistry::new([def("a", "b", false), def("b", "c", false), def("c", "a", false)]);
         assert!(matches!(cycle, Err(ScopeError::Cycle(_))));
         let self_loop = ScopeRegistry::new([def("a", "a", false)]);
         assert!(matches!(self_loop, Err(ScopeError::Cycle(_))));
@@ -437,7 +443,8 @@ mod tests {
     #[test]
     fn included_scopes_of_allowed_scopes_may_be_requested() {
         let registry = insurance();
-        let granted = registry.grant(&set("quote:read"), &set("quote:write"), GrantSubject::ClientOnly);
+        let granted =
+            registry.grant(&set("quote:read"), &set("quote:write"), GrantSubject::ClientOnly);
         assert_eq!(granted.unwrap().to_wire(), "quote:read");
     }
 

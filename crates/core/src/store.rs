@@ -36,7 +36,8 @@ pub trait ScopeStore {
 
 pub trait ClientStore {
     fn list_clients(&self) -> impl Future<Output = StoreResult<Vec<Client>>> + Send;
-    fn get_client(&self, id: &ClientId) -> impl Future<Output = StoreResult<Option<Client>>> + Send;
+    fn get_client(&self, id: &ClientId)
+        -> impl Future<Output = StoreResult<Option<Client>>> + Send;
     fn insert_client(&self, client: &Client) -> impl Future<Output = StoreResult<()>> + Send;
     fn set_client_status(
         &self,
@@ -103,7 +104,8 @@ pub struct TokenRecord {
 /// Who is asking for a revocation: only the client a token was issued to may revoke it.
 pub trait TokenStore {
     /// Records issued tokens. Returns once they are durable.
-    fn record_tokens(&self, tokens: &[TokenRecord]) -> impl Future<Output = StoreResult<()>> + Send;
+    fn record_tokens(&self, tokens: &[TokenRecord])
+        -> impl Future<Output = StoreResult<()>> + Send;
     fn get_token(&self, jti: &str) -> impl Future<Output = StoreResult<Option<TokenState>>> + Send;
     /// Marks the token revoked if it belongs to `client_id`. Returns whether a live token of that
     /// client was revoked; the change is published to every instance's cache.
@@ -133,6 +135,9 @@ pub enum Change {
 
 pub trait ChangeFeed {
     /// Changes with an id above `after`, oldest first, and the highest id seen.
-    fn changes_since(&self, after: i64) -> impl Future<Output = StoreResult<(Vec<Change>, i64)>> + Send;
+    fn changes_since(
+        &self,
+        after: i64,
+    ) -> impl Future<Output = StoreResult<(Vec<Change>, i64)>> + Send;
     fn latest_change_id(&self) -> impl Future<Output = StoreResult<i64>> + Send;
 }

@@ -123,7 +123,8 @@ mod tests {
 
     fn setup() -> (SigningKey, VerificationKeys, AccessTokenClaims) {
         let key = generate(SigningAlgorithm::ES256).unwrap();
-        let signer = SigningKey::from_der(key.public.kid.clone(), key.alg, &key.private_der).unwrap();
+        let signer =
+            SigningKey::from_der(key.public.kid.clone(), key.alg, &key.private_der).unwrap();
         let keys = VerificationKeys::new(&[(key.alg, key.public)]).unwrap();
         let claims = AccessTokenClaims {
             iss: ISS.into(),
@@ -144,7 +145,10 @@ mod tests {
         let token = claims.sign(&signer).unwrap();
         assert_eq!(keys.verify_access_token(&token, ISS, 1500).unwrap(), claims);
         assert_eq!(keys.verify_access_token(&token, ISS, 2000), Err(TokenRejection::Expired));
-        assert_eq!(keys.verify_access_token(&token, "https://other", 1500), Err(TokenRejection::WrongIssuer));
+        assert_eq!(
+            keys.verify_access_token(&token, "https://other", 1500),
+            Err(TokenRejection::WrongIssuer)
+        );
     }
 
     #[test]
@@ -152,24 +156,33 @@ mod tests {
         let (signer, keys, claims) = setup();
         let token = claims.sign(&signer).unwrap();
         let parts: Vec<&str> = token.split('.').collect();
-        let forge = |header: &str| {
-            format!("{}.{}.{}", URL_SAFE_NO_PAD.encode(header), parts[1], parts[2])
-        };
+        let forge =
+            |header: &str| format!("{}.{}.{}", URL_SAFE_NO_PAD.encode(header), parts[1], parts[2]);
 
-        let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt"}"#), parts[1]);
+        let none =
+            format!("{}.{}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt"}"#), parts[1]);
         assert!(keys.verify_access_token(&none, ISS, 1500).is_err());
         let hs = forge(&format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{}"}}"#, signer.kid));
         assert_eq!(keys.verify_access_token(&hs, ISS, 1500), Err(TokenRejection::BadSignature));
         let traversal = forge(r#"{"alg":"ES256","typ":"at+jwt","kid":"../../../dev/null"}"#);
-        assert_eq!(keys.verify_access_token(&traversal, ISS, 1500), Err(TokenRejection::UnknownKey));
-        let jku = forge(&format!(r#"{{"alg":"ES256","typ":"at+jwt","kid":"{}","jku":"https://evil"}}"#, signer.kid));
+        assert_eq!(
+            keys.verify_access_token(&traversal, ISS, 1500),
+            Err(TokenRejection::UnknownKey)
+        );
+        let jku = forge(&format!(
+            r#"{{"alg":"ES256","typ":"at+jwt","kid":"{}","jku":"https://evil"}}"#,
+            signer.kid
+        ));
         assert_eq!(keys.verify_access_token(&jku, ISS, 1500), Err(TokenRejection::ForbiddenHeader));
         let id_token = forge(&format!(r#"{{"alg":"ES256","typ":"JWT","kid":"{}"}}"#, signer.kid));
         assert_eq!(keys.verify_access_token(&id_token, ISS, 1500), Err(TokenRejection::WrongType));
         let mut tampered = token.clone();
         tampered.push('A');
         assert!(keys.verify_access_token(&tampered, ISS, 1500).is_err());
-        assert_eq!(keys.verify_access_token(&"a".repeat(100_000), ISS, 1500), Err(TokenRejection::TooLong));
+        assert_eq!(
+            keys.verify_access_token(&"a".repeat(100_000), ISS, 1500),
+            Err(TokenRejection::TooLong)
+        );
         for garbage in ["", "a.b.c", "...", "\0"] {
             assert!(keys.verify_access_token(garbage, ISS, 1500).is_err());
         }

@@ -11,12 +11,13 @@ const PAGE: i64 = 1000;
 
 impl ChangeFeed for SqlStore {
     async fn changes_since(&self, after: i64) -> StoreResult<(Vec<Change>, i64)> {
-        let rows = sqlx::query("SELECT id, kind, target FROM changes WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(after)
-            .bind(PAGE)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let rows =
+            sqlx::query("SELECT id, kind, target FROM changes WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after)
+                .bind(PAGE)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
 
         let mut last = after;
         let mut changes = Vec::with_capacity(rows.len());

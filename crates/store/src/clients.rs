@@ -25,7 +25,8 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
     let int = |col: &str| row.try_get::<i64, _>(col).map_err(map_err);
     let lifetime = |col: &str| int(col).and_then(|v| u32::try_from(v).map_err(corrupt));
 
-    let redirect_uris: Vec<String> = serde_json::from_str(&text("redirect_uris")?).map_err(corrupt)?;
+    let redirect_uris: Vec<String> =
+        serde_json::from_str(&text("redirect_uris")?).map_err(corrupt)?;
     let redirect_uris = redirect_uris
         .iter()
         .map(|u| RedirectUri::parse(u))
@@ -63,7 +64,12 @@ fn wire_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String
 
 impl SqlStore {
     /// Runs one statement on a client and records the change, in one transaction.
-    async fn update_client(&self, id: &ClientId, now: UnixTime, query: AnyQuery<'_>) -> StoreResult<bool> {
+    async fn update_client(
+        &self,
+        id: &ClientId,
+        now: UnixTime,
+        query: AnyQuery<'_>,
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let changed = query.execute(&mut *tx).await.map_err(map_err)?.rows_affected() > 0;
         if changed {
@@ -138,7 +144,12 @@ impl ClientStore for SqlStore {
         self.update_client(id, now, query).await
     }
 
-    async fn set_client_secret_hash(&self, id: &ClientId, hash: &[u8], now: UnixTime) -> StoreResult<bool> {
+    async fn set_client_secret_hash(
+        &self,
+        id: &ClientId,
+        hash: &[u8],
+        now: UnixTime,
+    ) -> StoreResult<bool> {
         let sql = "UPDATE clients SET secret_hash = $1, updated_at = $2 \
                    WHERE id = $3 AND secret_hash IS NOT NULL";
         let query = sqlx::query(sql).bind(hash.to_vec()).bind(now).bind(id.as_str());

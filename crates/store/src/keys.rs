@@ -12,7 +12,8 @@ use crate::{corrupt, map_err, record_change, SqlStore};
 impl KeyStore for SqlStore {
     async fn list_signing_keys(&self) -> StoreResult<Vec<StoredSigningKey>> {
         let rows = sqlx::query(
-            "SELECT kid, alg, public_jwk, sealed_private_key, created_at, retired_at, publish_until \
+            "SELECT kid, alg, public_jwk, sealed_private_key, created_at, retired_at, \
+             publish_until \
              FROM signing_keys ORDER BY created_at, kid",
         )
         .fetch_all(&self.pool)
@@ -67,11 +68,9 @@ impl KeyStore for SqlStore {
     }
 
     async fn master_key_check(&self, value: &str) -> StoreResult<String> {
-        sqlx::query("INSERT INTO meta (key, value) VALUES ('master_key_check', $1) ON CONFLICT (key) DO NOTHING")
-            .bind(value)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let sql = "INSERT INTO meta (key, value) VALUES ('master_key_check', $1) \
+                   ON CONFLICT (key) DO NOTHING";
+        sqlx::query(sql).bind(value).execute(&self.pool).await.map_err(map_err)?;
         sqlx::query("SELECT value FROM meta WHERE key = 'master_key_check'")
             .fetch_one(&self.pool)
             .await

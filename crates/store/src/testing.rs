@@ -66,8 +66,10 @@ mod tempfile_dir {
 
     impl TempDir {
         pub fn new() -> Self {
-            let path = std::env::temp_dir().join(format!("portcullis-test-{}", crate::unix_now_nanos()));
-            std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+            let path =
+                std::env::temp_dir().join(format!("portcullis-test-{}", crate::unix_now_nanos()));
+            std::fs::create_dir_all(&path)
+                .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
             Self(path)
         }
 

@@ -17,14 +17,16 @@ impl TokenStore for SqlStore {
             return Ok(());
         }
         let mut sql = String::from(
-            "INSERT INTO tokens (jti, client_id, subject, scopes, grant_type, issued_at, expires_at) VALUES ",
+            "INSERT INTO tokens \
+             (jti, client_id, subject, scopes, grant_type, issued_at, expires_at) VALUES ",
         );
         for i in 0..tokens.len() {
             if i > 0 {
                 sql.push_str(", ");
             }
             let base = i * TOKEN_COLUMNS;
-            let params: Vec<String> = (1..=TOKEN_COLUMNS).map(|c| format!("${}", base + c)).collect();
+            let params: Vec<String> =
+                (1..=TOKEN_COLUMNS).map(|c| format!("${}", base + c)).collect();
             sql.push('(');
             sql.push_str(&params.join(", "));
             sql.push(')');

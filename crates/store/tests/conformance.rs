@@ -1,6 +1,9 @@
 //! The storage conformance suite. The same tests run on SQLite (default) and on PostgreSQL
 //! (`PORTCULLIS_TEST_BACKEND=postgres`), each on a fresh database, so the engines cannot drift.
 
+// A panic is how a test reports a broken expectation.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 
 use portcullis_core::client::{
@@ -10,8 +13,8 @@ use portcullis_core::keys::SigningAlgorithm;
 use portcullis_core::redirect_uri::RedirectUri;
 use portcullis_core::scope::{ScopeDefinition, ScopeName, ScopeSet};
 use portcullis_core::store::{
-    Change, ChangeFeed, ClientStore, KeyStore, ScopeStore, StoreError, StoredSigningKey, TokenRecord,
-    TokenStore,
+    Change, ChangeFeed, ClientStore, KeyStore, ScopeStore, StoreError, StoredSigningKey,
+    TokenRecord, TokenStore,
 };
 use portcullis_store::testing::{fresh_database, TestDatabase};
 use portcullis_store::{GroupCommit, SqlStore};
@@ -113,14 +116,20 @@ async fn client_updates_apply() {
 
     assert!(store.set_client_status(&c1.id, ClientStatus::Disabled, 2_000).await.unwrap());
     assert!(store.set_client_secret_hash(&c1.id, &[9; 32], 2_001).await.unwrap());
-    assert!(store.set_client_permission(&c1.id, ClientPermission::IntrospectAny, true, 2_002).await.unwrap());
+    assert!(store
+        .set_client_permission(&c1.id, ClientPermission::IntrospectAny, true, 2_002)
+        .await
+        .unwrap());
     let loaded = store.get_client(&c1.id).await.unwrap().unwrap();
     assert_eq!(loaded.status, ClientStatus::Disabled);
     assert_eq!(loaded.secret_hash.as_deref(), Some(&[9u8; 32][..]));
     assert!(loaded.has_permission(ClientPermission::IntrospectAny));
     assert_eq!(loaded.updated_at, 2_002);
 
-    assert!(store.set_client_permission(&c1.id, ClientPermission::IntrospectAny, false, 2_003).await.unwrap());
+    assert!(store
+        .set_client_permission(&c1.id, ClientPermission::IntrospectAny, false, 2_003)
+        .await
+        .unwrap());
     assert!(store.get_client(&c1.id).await.unwrap().unwrap().permissions.is_empty());
 
     assert!(store.delete_client(&c1.id).await.unwrap());
