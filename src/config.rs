@@ -11,6 +11,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use std::time::Duration;
+
+use axum::http::HeaderName;
+use portcullis_core::cidr::{parse_networks, IpNetwork};
 use portcullis_core::keys::SigningAlgorithm;
 
 /// Server-wide cap on any access-token lifetime unless configured: one day.
@@ -165,6 +169,28 @@ pub struct ServerConfig {
     pub client_auth_failure_limit: u32,
     /// Inactive introspection answers allowed per calling client per minute.
     pub introspection_inactive_limit: u32,
+    /// Unknown API keys presented per source address per minute before that source is blocked.
+    pub api_key_guess_limit: u32,
+    pub proxies: ProxyConfig,
+    /// Redis for limits shared by several instances; `None` keeps them in process.
+    pub redis: Option<RedisConfig>,
+    /// How often API-key usage counters are written to the database.
+    pub usage_flush_interval: Duration,
+}
+
+/// Which proxies may tell us the client's address, and in which header. Empty by default: the
+/// socket peer is the client and forwarding headers are ignored.
+#[derive(Debug, Clone, Default)]
+pub struct ProxyConfig {
+    pub trusted: Vec<IpNetwork>,
+    pub client_ip_header: Option<HeaderName>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    pub url: String,
+    /// Prefix of every key Portcullis writes, so deployments can share a Redis.
+    pub prefix: String,
 }
 
 impl ServerConfig {
@@ -199,6 +225,25 @@ impl ServerConfig {
                 "inactive answers per client per minute",
             )?
             .unwrap_or(600);
+        let api_key_guess_limit = raw
+            .parse(
+                "PORTCULLIS_API_KEY_GUESS_LIMIT",
+                "unknown API keys per source address per minute",
+            )?
+            .unwrap_or(100);
+        let usage_flush_seconds: u64 = raw
+            .parse(
+                "PORTCULLIS_USAGE_FLUSH_INTERVAL",
+                "seconds between writes of API-key usage counters, 1 to 300",
+            )?
+            .unwrap_or(5);
+        if !(1..=300).contains(&usage_flush_seconds) {
+            return Err(ConfigError::Invalid {
+                var: "PORTCULLIS_USAGE_FLUSH_INTERVAL",
+                value: usage_flush_seconds.to_string(),
+                help: "seconds between writes of API-key usage counters, 1 to 300".into(),
+            });
+        }
         Ok(Self {
             storage,
             issuer,
@@ -208,7 +253,50 @@ impl ServerConfig {
             site_root,
             client_auth_failure_limit,
             introspection_inactive_limit,
+            api_key_guess_limit,
+            proxies: ProxyConfig::from_raw(raw)?,
+            redis: raw.get("PORTCULLIS_REDIS_URL").map(|url| RedisConfig {
+                url: url.to_owned(),
+                prefix: raw.get("PORTCULLIS_REDIS_PREFIX").unwrap_or("portcullis").to_owned(),
+            }),
+            usage_flush_interval: Duration::from_secs(usage_flush_seconds),
         })
+    }
+}
+
+impl ProxyConfig {
+    /// Both settings or neither: trusting proxies without naming their header (or the reverse)
+    /// is a mistake the operator must resolve, not something to guess.
+    fn from_raw(raw: &RawSettings) -> Result<Self, ConfigError> {
+        let proxies = raw.get("PORTCULLIS_TRUSTED_PROXIES");
+        let header = raw.get("PORTCULLIS_CLIENT_IP_HEADER");
+        match (proxies, header) {
+            (None, None) => Ok(Self::default()),
+            (Some(_), None) => Err(ConfigError::Missing {
+                var: "PORTCULLIS_CLIENT_IP_HEADER",
+                help: "name the header your trusted proxies write, e.g. X-Forwarded-For",
+            }),
+            (None, Some(_)) => Err(ConfigError::Missing {
+                var: "PORTCULLIS_TRUSTED_PROXIES",
+                help: "list the proxy addresses allowed to set the client IP header, \
+                       e.g. 10.0.0.0/8,192.0.2.7",
+            }),
+            (Some(list), Some(name)) => {
+                let trusted = parse_networks(list).map_err(|e| ConfigError::Invalid {
+                    var: "PORTCULLIS_TRUSTED_PROXIES",
+                    value: list.into(),
+                    help: e.to_string(),
+                })?;
+                let header = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+                    ConfigError::Invalid {
+                        var: "PORTCULLIS_CLIENT_IP_HEADER",
+                        value: name.into(),
+                        help: "a header name such as X-Forwarded-For".into(),
+                    }
+                })?;
+                Ok(Self { trusted, client_ip_header: Some(header) })
+            }
+        }
     }
 }
 
@@ -293,6 +381,29 @@ mod tests {
         let pairs = [("PORTCULLIS_CONFIG".to_owned(), path.clone())];
         let err = RawSettings::from_pairs(pairs).unwrap_err();
         assert!(err.to_string().contains("issuer"), "{err}");
+    }
+
+    #[test]
+    fn proxy_settings_come_in_pairs() {
+        let base = [
+            ("PORTCULLIS_ISSUER", "https://as.example"),
+            ("PORTCULLIS_ACCESS_TOKEN_AUDIENCE", "https://api.example"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let pairs: Vec<_> = base.iter().chain(extra).copied().collect();
+            ServerConfig::from_raw(&raw(&pairs))
+        };
+        assert!(with(&[]).unwrap().proxies.trusted.is_empty());
+        let err = with(&[("PORTCULLIS_TRUSTED_PROXIES", "10.0.0.1")]).unwrap_err();
+        assert!(err.to_string().contains("PORTCULLIS_CLIENT_IP_HEADER"), "{err}");
+        let err = with(&[("PORTCULLIS_CLIENT_IP_HEADER", "X-Forwarded-For")]).unwrap_err();
+        assert!(err.to_string().contains("PORTCULLIS_TRUSTED_PROXIES"), "{err}");
+        let ok = with(&[
+            ("PORTCULLIS_TRUSTED_PROXIES", "10.0.0.0/8"),
+            ("PORTCULLIS_CLIENT_IP_HEADER", "X-Forwarded-For"),
+        ])
+        .unwrap();
+        assert_eq!(ok.proxies.trusted.len(), 1);
     }
 
     #[test]

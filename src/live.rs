@@ -6,10 +6,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use portcullis_core::api_key::ApiKey;
 use portcullis_core::client::{Client, ClientId};
 use portcullis_core::keys::{MasterKey, PublicJwk, SigningKey};
 use portcullis_core::scope::ScopeRegistry;
-use portcullis_core::store::{Change, ChangeFeed, ClientStore, KeyStore, ScopeStore, StoreResult};
+use portcullis_core::store::{
+    ApiKeyStore, Change, ChangeFeed, ClientStore, KeyStore, ScopeStore, StoreResult,
+};
 use portcullis_core::token::VerificationKeys;
 use portcullis_store::SqlStore;
 
@@ -33,6 +36,29 @@ pub struct Live {
     clients: RwLock<Arc<HashMap<ClientId, Arc<Client>>>>,
     registry: RwLock<Arc<ScopeRegistry>>,
     keys: RwLock<Arc<KeyRing>>,
+    /// Updated in place (not swapped whole): there may be many keys and a change touches one.
+    api_keys: RwLock<ApiKeyIndex>,
+}
+
+/// API keys by the keyed hash of the key, the only way a presented key is looked up.
+#[derive(Default)]
+struct ApiKeyIndex {
+    by_hash: HashMap<Vec<u8>, Arc<ApiKey>>,
+    hash_by_id: HashMap<String, Vec<u8>>,
+}
+
+impl ApiKeyIndex {
+    fn put(&mut self, key: ApiKey) {
+        self.remove(&key.id);
+        self.hash_by_id.insert(key.id.clone(), key.key_hash.clone());
+        self.by_hash.insert(key.key_hash.clone(), Arc::new(key));
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Some(hash) = self.hash_by_id.remove(id) {
+            self.by_hash.remove(&hash);
+        }
+    }
 }
 
 impl Live {
@@ -41,6 +67,7 @@ impl Live {
             clients: RwLock::new(Arc::new(load_clients(store).await?)),
             registry: RwLock::new(Arc::new(load_registry(store).await?)),
             keys: RwLock::new(Arc::new(load_keys(store, master_key).await?)),
+            api_keys: RwLock::new(load_api_keys(store).await?),
         })
     }
 
@@ -55,6 +82,11 @@ impl Live {
 
     pub fn keys(&self) -> Arc<KeyRing> {
         read(&self.keys)
+    }
+
+    /// The API key whose keyed hash is `hash`.
+    pub fn api_key_by_hash(&self, hash: &[u8]) -> Option<Arc<ApiKey>> {
+        self.api_keys.read().unwrap_or_else(|e| e.into_inner()).by_hash.get(hash).cloned()
     }
 
     /// Applies one batch of changes from the feed.
@@ -73,6 +105,7 @@ impl Live {
                 Change::Scope(_) => reload_registry = true,
                 Change::SigningKey(_) => reload_keys = true,
                 Change::TokenRevoked(jti) => introspection.invalidate(jti),
+                Change::ApiKey(id) => self.reload_api_key(store, id).await?,
             }
         }
         if reload_registry {
@@ -95,6 +128,24 @@ impl Live {
         *write(&self.clients) = Arc::new(clients);
         Ok(())
     }
+
+    async fn reload_api_key(&self, store: &SqlStore, id: &str) -> StoreResult<()> {
+        let key = store.get_api_key(id).await?;
+        let mut index = self.api_keys.write().unwrap_or_else(|e| e.into_inner());
+        match key {
+            Some(key) => index.put(key),
+            None => index.remove(id),
+        }
+        Ok(())
+    }
+}
+
+async fn load_api_keys(store: &SqlStore) -> StoreResult<ApiKeyIndex> {
+    let mut index = ApiKeyIndex::default();
+    for key in store.list_api_keys(None).await? {
+        index.put(key);
+    }
+    Ok(index)
 }
 
 fn read<T: ?Sized>(lock: &RwLock<Arc<T>>) -> Arc<T> {

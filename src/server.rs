@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use leptos::prelude::LeptosOptions;
-use portcullis_core::store::ChangeFeed;
+use portcullis_core::store::{ApiKeyStore, ChangeFeed};
 use portcullis_store::GroupCommit;
 
 use crate::bootstrap;
@@ -12,8 +12,10 @@ use crate::config::ServerConfig;
 use crate::http::{router, AppState, Throttles};
 use crate::introspection_cache::IntrospectionCache;
 use crate::live::{follow_changes, Live};
+use crate::rate_limiter::RateLimiter;
 use crate::signer::Signer;
 use crate::throttle::FailureThrottle;
+use crate::usage::{flush_periodically, UsageRecorder};
 
 /// Builds the application state: storage, master key, signing key (generated on first start),
 /// live caches and the background tasks that keep them current.
@@ -52,12 +54,27 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     let throttles = Arc::new(Throttles {
         client_auth: FailureThrottle::new(config.client_auth_failure_limit, minute),
         introspection_scans: FailureThrottle::new(config.introspection_inactive_limit, minute),
+        api_key_guesses: FailureThrottle::new(config.api_key_guess_limit, minute),
     });
+    let rate_limiter = match &config.redis {
+        Some(redis) => RateLimiter::redis(&redis.url, &redis.prefix).await.map_err(|e| {
+            anyhow::anyhow!("{e}: check PORTCULLIS_REDIS_URL, or unset it for one instance")
+        })?,
+        None => {
+            let limiter = RateLimiter::in_process();
+            limiter.restore(store.load_rate_state().await?);
+            limiter
+        }
+    };
+    let usage = Arc::new(UsageRecorder::default());
+    tokio::spawn(flush_periodically(usage.clone(), store.clone(), config.usage_flush_interval));
 
     Ok(AppState {
         tokens: GroupCommit::start(store.clone()),
         signer: Signer::start()?,
         throttles,
+        rate_limiter: Arc::new(rate_limiter),
+        usage,
         store,
         live,
         hasher,
@@ -72,18 +89,30 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let listen = config.listen;
     let issuer = config.issuer.clone();
     let state = build_state(config).await?;
-    let store = state.store.clone();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e} (set PORTCULLIS_LISTEN)"))?;
     tracing::info!(%listen, %issuer, "portcullis is serving");
 
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+    axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    store.close().await;
+    persist_before_exit(&state).await;
+    state.store.close().await;
     tracing::info!("portcullis stopped");
     Ok(())
+}
+
+/// What a stopping server writes once in-flight requests are done: the usage counters gathered
+/// since the last flush, and the in-process rate-limit state, so a restart does not hand every
+/// key a fresh burst.
+pub async fn persist_before_exit(state: &AppState) {
+    if let Err(err) = state.usage.flush(&state.store).await {
+        tracing::error!(error = %err, "could not flush API-key usage at shutdown");
+    }
+    if let Err(err) = state.store.save_rate_state(&state.rate_limiter.snapshot()).await {
+        tracing::error!(error = %err, "could not save the rate-limit state at shutdown");
+    }
 }
 
 async fn shutdown_signal() {

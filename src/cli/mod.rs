@@ -1,6 +1,7 @@
 //! The operator CLI. Commands that change state go through [`crate::service::Operator`], the
 //! same service the portals use, and take effect in a running server within a second.
 
+mod api_keys;
 mod clients;
 mod keys;
 mod scopes;
@@ -33,6 +34,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Manage API keys for partner integrations.
+    #[command(subcommand)]
+    ApiKey(api_keys::ApiKeyCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -47,6 +51,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Scope(command) => scopes::run(command, &operator(&raw).await?).await,
         Command::Client(command) => clients::run(command, &operator(&raw).await?).await,
+        Command::ApiKey(command) => api_keys::run(command, &operator(&raw).await?).await,
         Command::Keys(command) => keys::run(command, &StorageConfig::from_raw(&raw)?, &raw).await,
     }
 }

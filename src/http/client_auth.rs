@@ -24,11 +24,22 @@ pub fn authenticate(
     form: &Form,
     peer: PeerAddr,
 ) -> Result<Arc<Client>, ErrorReply> {
+    authenticate_with(state, headers, form.get("client_id"), form.get("client_secret"), peer)
+}
+
+/// [`authenticate`] for endpoints whose body is not a form (JSON): the body's `client_id` and
+/// `client_secret`, if any, are passed in.
+pub fn authenticate_with(
+    state: &AppState,
+    headers: &HeaderMap,
+    body_client_id: Option<&str>,
+    body_secret: Option<&str>,
+    peer: PeerAddr,
+) -> Result<Arc<Client>, ErrorReply> {
     let authorization = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
-    let presented =
-        client_auth::extract(authorization, form.get("client_id"), form.get("client_secret"))
-            .map_err(ErrorReply::from)?
-            .map_err(|failure| reject(None, failure))?;
+    let presented = client_auth::extract(authorization, body_client_id, body_secret)
+        .map_err(ErrorReply::from)?
+        .map_err(|failure| reject(None, failure))?;
 
     let throttle_key = format!("{}|{peer}", presented.client_id());
     state.throttles.client_auth.acquire(&throttle_key).map_err(ErrorReply::too_many)?;

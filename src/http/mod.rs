@@ -3,6 +3,7 @@
 //! Handlers parse the request, call the core, and map the result; the rules live in
 //! `portcullis-core`. Request spans carry the route template, never the raw URI.
 
+mod api_keys;
 mod client_auth;
 mod discovery;
 mod form;
@@ -31,9 +32,13 @@ use tower_http::trace::TraceLayer;
 use crate::config::ServerConfig;
 use crate::introspection_cache::IntrospectionCache;
 use crate::live::Live;
+use crate::rate_limiter::RateLimiter;
+use crate::service::Operator;
+use crate::usage::UsageRecorder;
 use crate::signer::Signer;
 use crate::throttle::FailureThrottle;
 
+pub use api_keys::usage_json;
 pub use form::MAX_FORM_BYTES;
 pub use peer::PeerAddr;
 
@@ -48,7 +53,20 @@ pub struct AppState {
     pub hasher: SecretHasher,
     pub introspection: Arc<IntrospectionCache>,
     pub throttles: Arc<Throttles>,
+    pub rate_limiter: Arc<RateLimiter>,
+    pub usage: Arc<UsageRecorder>,
     pub leptos_options: LeptosOptions,
+}
+
+impl AppState {
+    /// The service layer over this server's store, as the CLI would build it.
+    pub fn operator(&self) -> Operator {
+        Operator {
+            store: self.store.clone(),
+            hasher: self.hasher.clone(),
+            max_access_token_lifetime: self.config.storage.max_access_token_lifetime,
+        }
+    }
 }
 
 /// Failure throttles shared by the protocol endpoints.
@@ -57,6 +75,8 @@ pub struct Throttles {
     pub client_auth: FailureThrottle,
     /// Keyed by the calling client (SECURITY.md G-07).
     pub introspection_scans: FailureThrottle,
+    /// Unknown API keys, keyed by source address (SECURITY.md J-17).
+    pub api_key_guesses: FailureThrottle,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -74,6 +94,8 @@ pub fn router(state: AppState) -> Router {
         .route(paths::TOKEN, post(token::token))
         .route(paths::INTROSPECT, post(introspect::introspect))
         .route(paths::REVOKE, post(revoke::revoke))
+        .route("/api-keys/verify", post(api_keys::verify))
+        .route("/api-keys/{key_id}/usage", get(api_keys::usage))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES));

@@ -2,6 +2,7 @@
 //! portals will use too. Each action validates with the core, writes through the store (which
 //! announces the change to running servers), and returns what the caller may show.
 
+mod api_keys;
 mod clients;
 mod scopes;
 
@@ -9,6 +10,7 @@ use portcullis_core::secret::SecretHasher;
 use portcullis_core::store::StoreError;
 use portcullis_store::SqlStore;
 
+pub use api_keys::{CreatedApiKey, MAX_ROTATION_OVERLAP_HOURS, MAX_USAGE_DAYS};
 pub use clients::{CreatedClient, NewClient};
 pub use scopes::{ScopeFile, ScopeInput};
 

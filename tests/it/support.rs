@@ -72,15 +72,25 @@ impl TestServer {
         Self::start_on(fresh_database().await).await
     }
 
+    /// Starts a server with extra settings (`PORTCULLIS_*` pairs).
+    pub async fn start_with(extra: &[(&str, &str)]) -> Self {
+        Self::start_configured(fresh_database().await, extra).await
+    }
+
     /// Starts a server on an existing database (a second instance for multi-instance tests).
     pub async fn start_on(db: TestDatabase) -> Self {
-        let env = vec![
+        Self::start_configured(db, &[]).await
+    }
+
+    pub async fn start_configured(db: TestDatabase, extra: &[(&str, &str)]) -> Self {
+        let mut env = vec![
             ("PORTCULLIS_DATA_DIR".to_owned(), db.data_dir.display().to_string()),
             ("PORTCULLIS_DATABASE_URL".to_owned(), db.url.clone()),
             ("PORTCULLIS_ISSUER".to_owned(), ISSUER.to_owned()),
             ("PORTCULLIS_ACCESS_TOKEN_AUDIENCE".to_owned(), AUDIENCE.to_owned()),
             ("PORTCULLIS_MAX_ACCESS_TOKEN_LIFETIME".to_owned(), "7200".to_owned()),
         ];
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let raw = RawSettings::from_pairs(env.clone()).expect("settings");
         let config = ServerConfig::from_raw(&raw).expect("config");
         let state = portcullis::server::build_state(config).await.expect("state");

@@ -98,6 +98,9 @@ macro_rules! wire_enum {
     };
 }
 
+/// Other modules of the core declare their wire enums the same way.
+pub(crate) use wire_enum;
+
 wire_enum!(
     /// RFC 6749 §2.1 client types.
     ClientType { Confidential = "confidential", Public = "public" }

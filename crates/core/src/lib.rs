@@ -12,6 +12,8 @@
 // Test helpers unwrap: a panic is how a test reports a broken expectation.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod api_key;
+pub mod cidr;
 pub mod client;
 pub mod client_auth;
 pub mod discovery;
@@ -20,6 +22,7 @@ pub mod grant;
 pub mod introspection;
 pub mod keys;
 pub mod lifetime;
+pub mod rate_limit;
 pub mod redirect_uri;
 pub mod scope;
 pub mod secret;

@@ -87,6 +87,12 @@ pub fn random_id() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Compares two stored hashes in constant time (for lookups that already hold both).
+pub fn hashes_equal(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
+}
+
 /// Keyed hash for machine-generated secrets (HMAC-SHA256).
 #[derive(Clone)]
 pub struct SecretHasher {

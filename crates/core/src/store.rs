@@ -6,6 +6,7 @@
 
 use std::future::Future;
 
+use crate::api_key::{ApiKey, ApiKeyStatus, VerifyOutcome};
 use crate::client::{Client, ClientId, ClientPermission, ClientStatus, GrantType};
 use crate::keys::SigningAlgorithm;
 use crate::scope::{ScopeDefinition, ScopeName};
@@ -131,6 +132,7 @@ pub enum Change {
     Scope(String),
     SigningKey(String),
     TokenRevoked(String),
+    ApiKey(String),
 }
 
 pub trait ChangeFeed {
@@ -140,4 +142,71 @@ pub trait ChangeFeed {
         after: i64,
     ) -> impl Future<Output = StoreResult<(Vec<Change>, i64)>> + Send;
     fn latest_change_id(&self) -> impl Future<Output = StoreResult<i64>> + Send;
+}
+
+pub trait ApiKeyStore {
+    fn insert_api_key(&self, key: &ApiKey) -> impl Future<Output = StoreResult<()>> + Send;
+    fn get_api_key(&self, id: &str) -> impl Future<Output = StoreResult<Option<ApiKey>>> + Send;
+    /// Every key, or those of one client; oldest first.
+    fn list_api_keys(
+        &self,
+        client: Option<&ClientId>,
+    ) -> impl Future<Output = StoreResult<Vec<ApiKey>>> + Send;
+    /// Changes a key's status. A revoked key stays revoked: returns false for it.
+    fn set_api_key_status(
+        &self,
+        id: &str,
+        status: ApiKeyStatus,
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Inserts `successor` and retires `old_id` in one transaction: revoked at once when
+    /// `old_valid_until` is `None`, otherwise expiring then. Returns false if the old key is not
+    /// active (nothing is written).
+    fn rotate_api_key(
+        &self,
+        old_id: &str,
+        successor: &ApiKey,
+        old_valid_until: Option<UnixTime>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Adds aggregated counters and last-used times in one transaction.
+    fn record_usage(&self, batch: &UsageBatch) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Replaces the saved in-process rate-limit state (key id, TAT in microseconds).
+    fn save_rate_state(
+        &self,
+        state: &[(String, i64)],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn load_rate_state(&self) -> impl Future<Output = StoreResult<Vec<(String, i64)>>> + Send;
+    /// Per-day usage of one key, for days `from..=to` (days since the epoch, UTC).
+    fn key_usage(
+        &self,
+        key_id: &str,
+        from_day: i64,
+        to_day: i64,
+    ) -> impl Future<Output = StoreResult<Vec<DailyKeyUsage>>> + Send;
+}
+
+/// Verification counters gathered in memory between two flushes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageBatch {
+    /// (key id, day, outcome) and how many verifications ended so.
+    pub outcomes: Vec<(String, i64, VerifyOutcome, u64)>,
+    /// (key id, day, source address) and how many verifications came from it.
+    pub sources: Vec<(String, i64, String, u64)>,
+    /// The latest successful use of each key.
+    pub last_used: Vec<(String, UnixTime)>,
+}
+
+impl UsageBatch {
+    pub fn is_empty(&self) -> bool {
+        self.outcomes.is_empty() && self.sources.is_empty() && self.last_used.is_empty()
+    }
+}
+
+/// One day of one key's verifications.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DailyKeyUsage {
+    pub day: i64,
+    pub outcomes: Vec<(VerifyOutcome, u64)>,
+    /// Source addresses seen that day, most frequent first.
+    pub sources: Vec<(String, u64)>,
 }

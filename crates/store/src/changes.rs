@@ -30,6 +30,7 @@ impl ChangeFeed for SqlStore {
                 "scope" => Change::Scope(target),
                 "signing_key" => Change::SigningKey(target),
                 "token_revoked" => Change::TokenRevoked(target),
+                "api_key" => Change::ApiKey(target),
                 // A newer version may announce kinds this one does not know; skipping them is
                 // safe because every kind this version caches is listed above.
                 _ => continue,

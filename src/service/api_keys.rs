@@ -1,0 +1,138 @@
+//! API-key actions: create, status changes, rotation, usage. The CLI calls these today; the
+//! admin and developer portals will call the same functions.
+
+use portcullis_core::api_key::{ApiKey, ApiKeyRequest, ApiKeyStatus};
+use portcullis_core::secret::{random_id, Secret, SecretKind};
+use portcullis_core::store::{ApiKeyStore, DailyKeyUsage};
+
+use super::{Operator, ServiceError, ServiceResult};
+use crate::clock::unix_now;
+
+/// Longest overlap a rotation may keep the old key valid for: 30 days.
+pub const MAX_ROTATION_OVERLAP_HOURS: u32 = 30 * 24;
+/// Longest period one usage query may span.
+pub const MAX_USAGE_DAYS: i64 = 366;
+
+/// A new key and the key itself: shown once, never stored.
+#[derive(Debug)]
+pub struct CreatedApiKey {
+    pub key: ApiKey,
+    pub secret: Secret,
+}
+
+impl Operator {
+    /// Issues a key for `client_id` with the given initial status (the CLI issues active keys;
+    /// partner requests arrive as pending).
+    pub async fn create_api_key(
+        &self,
+        client_id: &str,
+        request: ApiKeyRequest,
+        status: ApiKeyStatus,
+    ) -> ServiceResult<CreatedApiKey> {
+        let owner = self.client(client_id).await?;
+        let registry = self.registry().await?;
+        let now = unix_now();
+        let validated = request
+            .validate(&owner, &registry, now)
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+
+        let secret = Secret::generate(SecretKind::ApiKey);
+        let key = validated.into_key(
+            random_id(),
+            owner.id,
+            status,
+            ApiKey::visible_prefix(secret.expose()),
+            self.hasher.hash(secret.expose()),
+            now,
+        );
+        self.store.insert_api_key(&key).await?;
+        Ok(CreatedApiKey { key, secret })
+    }
+
+    pub async fn api_key(&self, id: &str) -> ServiceResult<ApiKey> {
+        self.store
+            .get_api_key(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("API key {id}")))
+    }
+
+    /// Every key, or those of one client.
+    pub async fn api_keys(&self, client_id: Option<&str>) -> ServiceResult<Vec<ApiKey>> {
+        let client = match client_id {
+            Some(id) => Some(self.client(id).await?.id),
+            None => None,
+        };
+        Ok(self.store.list_api_keys(client.as_ref()).await?)
+    }
+
+    /// Disables, re-enables or revokes a key. Revocation is final.
+    pub async fn set_api_key_status(&self, id: &str, status: ApiKeyStatus) -> ServiceResult<ApiKey> {
+        let key = self.api_key(id).await?;
+        if key.status == ApiKeyStatus::Revoked && status != ApiKeyStatus::Revoked {
+            return Err(ServiceError::Invalid(format!(
+                "API key {id} is revoked, which is final: issue a new key instead"
+            )));
+        }
+        self.store.set_api_key_status(id, status, unix_now()).await?;
+        self.api_key(id).await
+    }
+
+    /// Issues a successor with the same owner, scopes, limits, allowlist and expiry. The old key
+    /// stops working at once unless `overlap_hours` keeps it valid that long.
+    pub async fn rotate_api_key(
+        &self,
+        id: &str,
+        overlap_hours: Option<u32>,
+    ) -> ServiceResult<CreatedApiKey> {
+        let old = self.api_key(id).await?;
+        if old.status != ApiKeyStatus::Active || old.replaced_by.is_some() {
+            return Err(ServiceError::Invalid(format!(
+                "API key {id} is {} and cannot be rotated: only active keys rotate, once",
+                if old.replaced_by.is_some() { "already rotated" } else { old.status.as_str() }
+            )));
+        }
+        if let Some(hours) = overlap_hours.filter(|h| *h == 0 || *h > MAX_ROTATION_OVERLAP_HOURS) {
+            return Err(ServiceError::Invalid(format!(
+                "the overlap must be 1 to {MAX_ROTATION_OVERLAP_HOURS} hours, got {hours}; \
+                 leave it out to retire the old key at once"
+            )));
+        }
+
+        let now = unix_now();
+        let secret = Secret::generate(SecretKind::ApiKey);
+        let successor = ApiKey {
+            id: random_id(),
+            key_prefix: ApiKey::visible_prefix(secret.expose()),
+            key_hash: self.hasher.hash(secret.expose()),
+            status: ApiKeyStatus::Active,
+            created_at: now,
+            updated_at: now,
+            last_used_at: None,
+            replaced_by: None,
+            ..old
+        };
+        let until = overlap_hours.map(|h| now + i64::from(h) * 3600);
+        if !self.store.rotate_api_key(id, &successor, until).await? {
+            return Err(ServiceError::Invalid(format!(
+                "API key {id} changed while rotating it; look at it again and retry"
+            )));
+        }
+        Ok(CreatedApiKey { key: successor, secret })
+    }
+
+    /// Per-day usage of a key over `from_day..=to_day` (days since the epoch, UTC).
+    pub async fn api_key_usage(
+        &self,
+        id: &str,
+        from_day: i64,
+        to_day: i64,
+    ) -> ServiceResult<Vec<DailyKeyUsage>> {
+        if to_day < from_day || to_day - from_day >= MAX_USAGE_DAYS {
+            return Err(ServiceError::Invalid(format!(
+                "the period must run forwards and span at most {MAX_USAGE_DAYS} days"
+            )));
+        }
+        let key = self.api_key(id).await?;
+        Ok(self.store.key_usage(&key.id, from_day, to_day).await?)
+    }
+}
