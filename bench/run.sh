@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Measures client_credentials issuance on ONE core: requests per second, p50/p90/p99 latency and
-# resident memory, with every token durably recorded (SQLite WAL, synchronous=FULL, or
-# PostgreSQL). The server is pinned to core 0 with one Tokio worker; wrk runs on core 1.
+# Measures, on ONE core, requests per second, p50/p90/p99 latency and resident memory of:
+#   1. client_credentials issuance, every token durably recorded (SQLite WAL, synchronous=FULL,
+#      or PostgreSQL), ES256 unless ALG says otherwise;
+#   2. POST /api-keys/verify for one key (gateway client authentication, key lookup, scope and
+#      IP checks, the rate limiter, usage counting), with the limiter in process, or in Redis
+#      when PORTCULLIS_REDIS_URL is set.
+# The server is pinned to core 0 with one Tokio worker; wrk runs on core 1.
 #
 #   bench/run.sh                       SQLite, 20 s, 64 connections
 #   DURATION=30 CONNECTIONS=128 bench/run.sh
 #   PORTCULLIS_DATABASE_URL=postgres://postgres@127.0.0.1/pc_bench bench/run.sh
 #   ALG=RS256 bench/run.sh             another signing algorithm
+#   PORTCULLIS_REDIS_URL=redis://127.0.0.1:6379 bench/run.sh   the shared limiter
 #
 # Prints one BENCH line per run and a closing summary; no timing is asserted anywhere.
 set -euo pipefail
@@ -67,3 +72,22 @@ else
     recorded=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from tokens').fetchone()[0])" "$PORTCULLIS_DATA_DIR/portcullis.db")
 fi
 echo "RSS idle ${rss_idle} KiB, peak ${rss_peak} KiB; token records in the database: $recorded"
+
+echo "==> API-key verification: $duration s, $connections connections, limiter ${PORTCULLIS_REDIS_URL:+redis}${PORTCULLIS_REDIS_URL:-in process}"
+gateway=$("$bin" client create --name gateway --type confidential --grant-types client_credentials \
+    --scopes quote:read --token-auth-method client_secret_basic \
+    --access-token-lifetime 600 --refresh-token-lifetime 3600 --json)
+gateway_id=$(jq -r .client_id <<<"$gateway")
+"$bin" client grant "$gateway_id" verify-api-keys >/dev/null
+export PC_BASIC=$(printf '%s:%s' "$gateway_id" "$(jq -r .client_secret <<<"$gateway")" | base64 -w0)
+# A limit far above what one core serves, so every answer takes the full "valid" path.
+export PC_KEY=$("$bin" api-key create --client-id "$(jq -r .client_id <<<"$client")" --name bench \
+    --scopes quote:read --rate-limit-per-minute 1000000 --burst 100000 --json | jq -r .api_key)
+sleep 1
+taskset -c 1 wrk -t1 -c"$connections" -d3s -s bench/verify.lua "$PORTCULLIS_ISSUER/api-keys/verify" >/dev/null
+result=$(taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" -s bench/verify.lua "$PORTCULLIS_ISSUER/api-keys/verify" | grep '^BENCH')
+echo "$result"
+answer=$(curl -s -u "$(base64 -d <<<"$PC_BASIC")" -H 'Content-Type: application/json' \
+    -d "{\"key\":\"$PC_KEY\",\"scope\":\"quote:read\"}" "$PORTCULLIS_ISSUER/api-keys/verify")
+echo "sample answer: $answer"
+echo "RSS peak after both runs $(awk '/VmHWM/ {print $2}' /proc/$server/status) KiB"

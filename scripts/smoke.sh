@@ -40,4 +40,27 @@ curl -sf -u "$id:$secret" --data-urlencode "token=$token" "$PORTCULLIS_ISSUER/oa
 active=$(curl -sf -u "$id:$secret" --data-urlencode "token=$token" "$PORTCULLIS_ISSUER/oauth2/introspect" | jq -r .active)
 [ "$active" = false ]
 
-echo "smoke: discovery, client_credentials, introspection and revocation work"
+# The README's API-key walk-through: a gateway client verifies a key for the client above.
+gateway=$("$bin" client create --name "Smoke gateway" --type confidential \
+    --grant-types client_credentials --scopes "quote:read" \
+    --token-auth-method client_secret_basic \
+    --access-token-lifetime 600 --refresh-token-lifetime 3600 --json)
+gateway_id=$(jq -r .client_id <<<"$gateway")
+gateway_secret=$(jq -r .client_secret <<<"$gateway")
+"$bin" client grant "$gateway_id" verify-api-keys >/dev/null
+key=$("$bin" api-key create --client-id "$id" --name "Smoke key" --scopes quote:read \
+    --rate-limit-per-minute 600 --burst 20 --json)
+api_key=$(jq -r .api_key <<<"$key")
+sleep 1
+verify() {
+    curl -sf -u "$gateway_id:$gateway_secret" -H 'Content-Type: application/json' \
+        -d "{\"key\":\"$api_key\",\"scope\":\"$1\",\"ip\":\"198.51.100.7\"}" \
+        "$PORTCULLIS_ISSUER/api-keys/verify"
+}
+[ "$(verify quote:read | jq -r .valid)" = true ]
+[ "$(verify quote:write | jq -r .reason)" = insufficient_scope ]
+"$bin" api-key revoke "$(jq -r .id <<<"$key")" >/dev/null
+sleep 1
+[ "$(verify quote:read | jq -r .reason)" = revoked ]
+
+echo "smoke: discovery, client_credentials, introspection, revocation and API keys work"

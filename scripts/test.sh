@@ -23,7 +23,7 @@ cargo test --workspace --features ssr
 
 echo "==> HTTP and storage suites on PostgreSQL"
 PORTCULLIS_TEST_BACKEND=postgres cargo test --features ssr --test it
-PORTCULLIS_TEST_BACKEND=postgres cargo test -p portcullis-store --test conformance
+PORTCULLIS_TEST_BACKEND=postgres cargo test -p portcullis-store --tests
 
 echo "==> README walk-through with curl"
 scripts/smoke.sh

@@ -94,9 +94,12 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e} (set PORTCULLIS_LISTEN)"))?;
     tracing::info!(%listen, %issuer, "portcullis is serving");
 
-    axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     persist_before_exit(&state).await;
     state.store.close().await;
     tracing::info!("portcullis stopped");

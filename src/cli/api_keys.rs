@@ -1,7 +1,9 @@
 //! `portcullis api-key …`
 
 use clap::{Args, Subcommand};
-use portcullis_core::api_key::{day_of, format_day, parse_day, ApiKey, ApiKeyRequest, ApiKeyStatus};
+use portcullis_core::api_key::{
+    day_of, format_day, parse_day, ApiKey, ApiKeyRequest, ApiKeyStatus,
+};
 use portcullis_core::cidr::parse_networks;
 use portcullis_core::scope::ScopeSet;
 use serde_json::json;
@@ -27,10 +29,16 @@ pub enum ApiKeyCommand {
         json: bool,
     },
     /// Stop a key from verifying until it is enabled again.
-    Disable { key_id: String },
-    Enable { key_id: String },
+    Disable {
+        key_id: String,
+    },
+    Enable {
+        key_id: String,
+    },
     /// Revoke a key for good.
-    Revoke { key_id: String },
+    Revoke {
+        key_id: String,
+    },
     /// Issue a successor with the same settings. The old key stops working at once unless
     /// --overlap-hours keeps it valid that long.
     Rotate {
@@ -152,7 +160,12 @@ pub async fn run(command: ApiKeyCommand, operator: &Operator) -> anyhow::Result<
                 for d in &days {
                     let outcomes: Vec<String> =
                         d.outcomes.iter().map(|(o, n)| format!("{o}={n}")).collect();
-                    println!("{}  {}  sources: {}", format_day(d.day), outcomes.join(" "), d.sources.len());
+                    println!(
+                        "{}  {}  sources: {}",
+                        format_day(d.day),
+                        outcomes.join(" "),
+                        d.sources.len()
+                    );
                 }
             }
         }

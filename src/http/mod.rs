@@ -34,9 +34,9 @@ use crate::introspection_cache::IntrospectionCache;
 use crate::live::Live;
 use crate::rate_limiter::RateLimiter;
 use crate::service::Operator;
-use crate::usage::UsageRecorder;
 use crate::signer::Signer;
 use crate::throttle::FailureThrottle;
+use crate::usage::UsageRecorder;
 
 pub use api_keys::usage_json;
 pub use form::MAX_FORM_BYTES;

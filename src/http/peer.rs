@@ -32,12 +32,8 @@ impl FromRequestParts<AppState> for PeerAddr {
         let Some(header) = proxies.client_ip_header.as_ref() else {
             return Ok(Self(client_address(peer, &[], &[])));
         };
-        let values: Vec<&str> = parts
-            .headers
-            .get_all(header)
-            .iter()
-            .map(|v| v.to_str().unwrap_or("\u{0}"))
-            .collect();
+        let values: Vec<&str> =
+            parts.headers.get_all(header).iter().map(|v| v.to_str().unwrap_or("\u{0}")).collect();
         Ok(Self(client_address(peer, &values, &proxies.trusted)))
     }
 }

@@ -66,7 +66,11 @@ impl Operator {
     }
 
     /// Disables, re-enables or revokes a key. Revocation is final.
-    pub async fn set_api_key_status(&self, id: &str, status: ApiKeyStatus) -> ServiceResult<ApiKey> {
+    pub async fn set_api_key_status(
+        &self,
+        id: &str,
+        status: ApiKeyStatus,
+    ) -> ServiceResult<ApiKey> {
         let key = self.api_key(id).await?;
         if key.status == ApiKeyStatus::Revoked && status != ApiKeyStatus::Revoked {
             return Err(ServiceError::Invalid(format!(

@@ -51,15 +51,18 @@ impl Fixture {
         server.insurance_scopes().await;
         let owner = server.service_client("quote:write policy:read").await;
         let gateway = server.service_client("quote:read").await;
-        server.operator.set_client_permission(&gateway.id, ClientPermission::VerifyApiKeys, true)
+        server
+            .operator
+            .set_client_permission(&gateway.id, ClientPermission::VerifyApiKeys, true)
             .await
             .unwrap();
         let id = gateway.id.clone();
         server
             .wait_until(|s| {
-                s.state.live.client(&id).is_some_and(|c| {
-                    c.has_permission(ClientPermission::VerifyApiKeys)
-                })
+                s.state
+                    .live
+                    .client(&id)
+                    .is_some_and(|c| c.has_permission(ClientPermission::VerifyApiKeys))
             })
             .await;
         Self { server, owner, gateway }
@@ -170,7 +173,10 @@ async fn j02_valid_unknown_and_revoked_keys() {
     assert!(matches!(again, Err(ServiceError::Invalid(_))), "revocation is final");
 
     let missing = f.verify(json!({ "scope": "quote:read" })).await;
-    assert_eq!((missing.status, missing.error().as_str()), (StatusCode::BAD_REQUEST, "invalid_request"));
+    assert_eq!(
+        (missing.status, missing.error().as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
 }
 
 #[tokio::test]
@@ -183,7 +189,10 @@ async fn j03_keys_are_never_taken_from_the_url() {
         .body(Body::from(json!({ "key": issued.key }).to_string()))
         .unwrap();
     let reply = f.server.send(request).await;
-    assert_eq!((reply.status, reply.error().as_str()), (StatusCode::BAD_REQUEST, "invalid_request"));
+    assert_eq!(
+        (reply.status, reply.error().as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
 }
 
 #[tokio::test]
@@ -224,9 +233,14 @@ async fn j06_forwarded_headers_do_not_create_buckets() {
     for i in 0..20 {
         let xff = format!("198.51.100.{i}");
         let reply = f
-            .verify_as(&f.gateway, Some("127.0.0.1"), &[("x-forwarded-for", &xff)], json!({
-                "key": issued.key
-            }))
+            .verify_as(
+                &f.gateway,
+                Some("127.0.0.1"),
+                &[("x-forwarded-for", &xff)],
+                json!({
+                    "key": issued.key
+                }),
+            )
             .await;
         valid += usize::from(reason(&reply) == "valid");
     }
@@ -267,7 +281,8 @@ async fn j09_j12_spoofed_address_headers_are_ignored() {
         ("true-client-ip", "10.0.0.5"),
         ("cf-connecting-ip", "10.0.0.5"),
     ] {
-        let reply = f.verify_as(&f.gateway, Some("127.0.0.1"), &[(name, value)], body.clone()).await;
+        let reply =
+            f.verify_as(&f.gateway, Some("127.0.0.1"), &[(name, value)], body.clone()).await;
         assert_eq!(reason(&reply), "ip_not_allowed", "{name}");
     }
     let reply = f.verify_as(&f.gateway, Some("10.0.0.5"), &[], body.clone()).await;
@@ -303,7 +318,10 @@ async fn j10_j11_behind_trusted_proxies_the_rightmost_untrusted_address_counts()
         let body = body.clone();
         let f = &f;
         async move {
-            reason(&f.verify_as(&f.gateway, Some("127.0.0.1"), &[("x-forwarded-for", xff)], body).await)
+            reason(
+                &f.verify_as(&f.gateway, Some("127.0.0.1"), &[("x-forwarded-for", xff)], body)
+                    .await,
+            )
         }
     };
     assert_eq!(via_proxy("10.0.0.5, 203.0.113.9").await, "ip_not_allowed");
@@ -313,9 +331,8 @@ async fn j10_j11_behind_trusted_proxies_the_rightmost_untrusted_address_counts()
         assert_eq!(via_proxy(garbage).await, "ip_not_allowed", "{garbage}");
     }
     // From an untrusted peer the header is ignored.
-    let direct = f
-        .verify_as(&f.gateway, Some("192.0.2.1"), &[("x-forwarded-for", "10.0.0.5")], body)
-        .await;
+    let direct =
+        f.verify_as(&f.gateway, Some("192.0.2.1"), &[("x-forwarded-for", "10.0.0.5")], body).await;
     assert_eq!(reason(&direct), "ip_not_allowed");
 }
 
@@ -372,8 +389,10 @@ async fn j15_disable_and_revoke_take_effect_within_a_second() {
     let body = json!({ "key": issued.key });
 
     f.server.operator.set_api_key_status(&issued.id, ApiKeyStatus::Disabled).await.unwrap();
-    within(Duration::from_secs(1), || async { reason(&f.verify(body.clone()).await) == "disabled" })
-        .await;
+    within(Duration::from_secs(1), || async {
+        reason(&f.verify(body.clone()).await) == "disabled"
+    })
+    .await;
     f.server.operator.set_api_key_status(&issued.id, ApiKeyStatus::Active).await.unwrap();
     within(Duration::from_secs(1), || async { reason(&f.verify(body.clone()).await) == "valid" })
         .await;
@@ -391,8 +410,10 @@ async fn j16_keys_of_an_inactive_client_do_not_verify() {
     let issued = f.issue(KeySpec::default()).await;
     let body = json!({ "key": issued.key });
     f.server.operator.set_client_status(&f.owner.id, ClientStatus::Disabled).await.unwrap();
-    within(Duration::from_secs(1), || async { reason(&f.verify(body.clone()).await) == "disabled" })
-        .await;
+    within(Duration::from_secs(1), || async {
+        reason(&f.verify(body.clone()).await) == "disabled"
+    })
+    .await;
     f.server.operator.set_client_status(&f.owner.id, ClientStatus::Pending).await.unwrap();
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(reason(&f.verify(body).await), "disabled");
@@ -403,9 +424,8 @@ async fn j17_guessing_keys_from_one_source_is_blocked() {
     let server = TestServer::start_with(&[("PORTCULLIS_API_KEY_GUESS_LIMIT", "10")]).await;
     let f = Fixture::on(server).await;
     let issued = f.issue(KeySpec::default()).await;
-    let guess = |i: usize, ip: &'static str| {
-        json!({ "key": format!("pcak_guess{i:038}"), "ip": ip })
-    };
+    let guess =
+        |i: usize, ip: &'static str| json!({ "key": format!("pcak_guess{i:038}"), "ip": ip });
     for i in 0..10 {
         assert_eq!(reason(&f.verify(guess(i, "203.0.113.7")).await), "not_found");
     }
@@ -430,14 +450,19 @@ async fn callers_must_be_granted_verification() {
     let body = json!({ "key": issued.key });
 
     let refused = f.verify_as(&f.owner, None, &[], body.clone()).await;
-    assert_eq!((refused.status, refused.error().as_str()), (StatusCode::FORBIDDEN, "unauthorized_client"));
+    assert_eq!(
+        (refused.status, refused.error().as_str()),
+        (StatusCode::FORBIDDEN, "unauthorized_client")
+    );
 
     let stranger = TestClient { id: f.gateway.id.clone(), secret: Some("pcs_wrong".into()) };
     let unauthenticated = f.verify_as(&stranger, None, &[], body.clone()).await;
     assert_eq!(unauthenticated.status, StatusCode::UNAUTHORIZED);
     assert!(unauthenticated.header("www-authenticate").is_some());
 
-    f.server.operator.set_client_permission(&f.gateway.id, ClientPermission::VerifyApiKeys, false)
+    f.server
+        .operator
+        .set_client_permission(&f.gateway.id, ClientPermission::VerifyApiKeys, false)
         .await
         .unwrap();
     within(Duration::from_secs(1), || async {
@@ -450,7 +475,12 @@ async fn callers_must_be_granted_verification() {
 async fn refused_checks_spend_no_units() {
     let f = Fixture::start().await;
     let issued = f
-        .issue(KeySpec { per_minute: 1, burst: None, allowed_ips: "10.0.0.0/24", ..KeySpec::default() })
+        .issue(KeySpec {
+            per_minute: 1,
+            burst: None,
+            allowed_ips: "10.0.0.0/24",
+            ..KeySpec::default()
+        })
         .await;
     for _ in 0..3 {
         let wrong_scope = json!({ "key": issued.key, "scope": "quote:write", "ip": "10.0.0.1" });

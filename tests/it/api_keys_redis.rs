@@ -29,7 +29,8 @@ async fn two_instances_sharing_redis_never_exceed_limit_plus_burst() {
         owner: first.owner.clone(),
         gateway: first.gateway.clone(),
     };
-    let issued = first.issue(KeySpec { per_minute: 10, burst: Some(5), ..KeySpec::default() }).await;
+    let issued =
+        first.issue(KeySpec { per_minute: 10, burst: Some(5), ..KeySpec::default() }).await;
     second.wait_for_key(&issued.key).await;
 
     let body = json!({ "key": issued.key });

@@ -317,7 +317,14 @@ mod tests {
 
     fn key(request: ApiKeyRequest) -> ApiKey {
         let validated = request.validate(&owner(), &registry(), 1000).unwrap();
-        validated.into_key("k1".into(), owner().id, ApiKeyStatus::Active, "pcak_x".into(), vec![], 1000)
+        validated.into_key(
+            "k1".into(),
+            owner().id,
+            ApiKeyStatus::Active,
+            "pcak_x".into(),
+            vec![],
+            1000,
+        )
     }
 
     fn scopes(list: &str) -> ScopeSet {

@@ -134,11 +134,7 @@ pub const MAX_FORWARDED_LEN: usize = 4096;
 /// Behind trusted proxies the client is the rightmost address that is not itself a trusted proxy
 /// (J-11): entries to its left were written by whoever sent the request and prove nothing. An
 /// entry that is not an IP address makes the client unknown (`None`), which fails closed (J-10).
-pub fn client_address(
-    peer: IpAddr,
-    forwarded: &[&str],
-    trusted: &[IpNetwork],
-) -> Option<IpAddr> {
+pub fn client_address(peer: IpAddr, forwarded: &[&str], trusted: &[IpNetwork]) -> Option<IpAddr> {
     let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(peer) {
         return Some(canonical(peer));

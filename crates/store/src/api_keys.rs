@@ -244,7 +244,9 @@ impl ApiKeyStore for SqlStore {
             .await
             .map_err(map_err)?;
         rows.iter()
-            .map(|row| Ok((row.try_get("key_id").map_err(map_err)?, row.try_get("tat").map_err(map_err)?)))
+            .map(|row| {
+                Ok((row.try_get("key_id").map_err(map_err)?, row.try_get("tat").map_err(map_err)?))
+            })
             .collect()
     }
 
@@ -270,7 +272,8 @@ impl ApiKeyStore for SqlStore {
             let outcome: String = row.try_get("outcome").map_err(map_err)?;
             let count: i64 = row.try_get("count").map_err(map_err)?;
             let outcome = VerifyOutcome::from_str(&outcome).map_err(corrupt)?;
-            let entry = days.entry(day).or_insert_with(|| DailyKeyUsage { day, ..Default::default() });
+            let entry =
+                days.entry(day).or_insert_with(|| DailyKeyUsage { day, ..Default::default() });
             entry.outcomes.push((outcome, u64::try_from(count).unwrap_or_default()));
         }
 
@@ -288,7 +291,8 @@ impl ApiKeyStore for SqlStore {
             let day: i64 = row.try_get("day").map_err(map_err)?;
             let source: String = row.try_get("source").map_err(map_err)?;
             let count: i64 = row.try_get("count").map_err(map_err)?;
-            let entry = days.entry(day).or_insert_with(|| DailyKeyUsage { day, ..Default::default() });
+            let entry =
+                days.entry(day).or_insert_with(|| DailyKeyUsage { day, ..Default::default() });
             entry.sources.push((source, u64::try_from(count).unwrap_or_default()));
         }
         Ok(days.into_values().collect())
