@@ -73,7 +73,9 @@ else
 fi
 echo "RSS idle ${rss_idle} KiB, peak ${rss_peak} KiB; token records in the database: $recorded"
 
-echo "==> API-key verification: $duration s, $connections connections, limiter ${PORTCULLIS_REDIS_URL:+redis}${PORTCULLIS_REDIS_URL:-in process}"
+limiter="in process"
+[ -n "${PORTCULLIS_REDIS_URL:-}" ] && limiter="Redis at $PORTCULLIS_REDIS_URL"
+echo "==> API-key verification: $duration s, $connections connections, limiter $limiter"
 gateway=$("$bin" client create --name gateway --type confidential --grant-types client_credentials \
     --scopes quote:read --token-auth-method client_secret_basic \
     --access-token-lifetime 600 --refresh-token-lifetime 3600 --json)
@@ -82,7 +84,7 @@ gateway_id=$(jq -r .client_id <<<"$gateway")
 export PC_BASIC=$(printf '%s:%s' "$gateway_id" "$(jq -r .client_secret <<<"$gateway")" | base64 -w0)
 # A limit far above what one core serves, so every answer takes the full "valid" path.
 export PC_KEY=$("$bin" api-key create --client-id "$(jq -r .client_id <<<"$client")" --name bench \
-    --scopes quote:read --rate-limit-per-minute 1000000 --burst 100000 --json | jq -r .api_key)
+    --scopes quote:read --rate-limit-per-minute 10000000 --burst 100000 --json | jq -r .api_key)
 sleep 1
 taskset -c 1 wrk -t1 -c"$connections" -d3s -s bench/verify.lua "$PORTCULLIS_ISSUER/api-keys/verify" >/dev/null
 result=$(taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" -s bench/verify.lua "$PORTCULLIS_ISSUER/api-keys/verify" | grep '^BENCH')

@@ -18,7 +18,7 @@ use crate::scope::{GrantSubject, ScopeRegistry, ScopeSet};
 use crate::UnixTime;
 
 /// Highest rate limit a key may have, per minute.
-pub const MAX_RATE_LIMIT_PER_MINUTE: i64 = 1_000_000;
+pub const MAX_RATE_LIMIT_PER_MINUTE: i64 = 10_000_000;
 /// Largest burst a key may have.
 pub const MAX_BURST: i64 = 100_000;
 /// Longest expiry a key may be created with.
