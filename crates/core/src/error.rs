@@ -31,6 +31,14 @@ pub enum ErrorCode {
     InvalidToken,
     /// RFC 6750 §3.1: the bearer token lacks a scope the resource needs.
     InsufficientScope,
+    /// OpenID Connect Core §3.1.2.6: `prompt=none` but the user must sign in.
+    LoginRequired,
+    /// OpenID Connect Core §3.1.2.6: `prompt=none` but the user must consent.
+    ConsentRequired,
+    /// OpenID Connect Core §3.1.2.6: request objects are not supported.
+    RequestNotSupported,
+    /// OpenID Connect Core §3.1.2.6: `request_uri` is not supported (nothing is fetched).
+    RequestUriNotSupported,
     /// RFC 6749 §4.1.2.1: an unexpected condition; details stay in the server log.
     ServerError,
     /// RFC 6749 §4.1.2.1: the server cannot answer now (storage unavailable); retry later.
@@ -52,6 +60,10 @@ impl ErrorCode {
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
         }

@@ -13,6 +13,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod api_key;
+pub mod authorize;
 pub mod cidr;
 pub mod client;
 pub mod client_auth;
@@ -22,6 +23,8 @@ pub mod grant;
 pub mod introspection;
 pub mod keys;
 pub mod lifetime;
+pub mod password;
+pub mod pkce;
 pub mod rate_limit;
 pub mod redirect_uri;
 pub mod scope;
