@@ -40,7 +40,7 @@ pub enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Give a client a permission: introspect-any or verify-api-keys.
+    /// Give a client a permission: introspect-any, verify-api-keys or skip-consent.
     Grant {
         client_id: String,
         permission: ClientPermission,
@@ -68,6 +68,9 @@ pub struct CreateArgs {
     /// Comma-separated redirect URIs (required with authorization_code).
     #[arg(long, default_value = "")]
     redirect_uris: String,
+    /// Comma-separated URIs RP-initiated logout may return to (optional).
+    #[arg(long, default_value = "")]
+    post_logout_redirect_uris: String,
     /// client_secret_basic or client_secret_post (confidential), none (public).
     #[arg(long)]
     token_auth_method: TokenAuthMethod,
@@ -109,12 +112,8 @@ impl CreateArgs {
             client_type: self.client_type,
             grant_types: parse_wire_list(&self.grant_types).map_err(anyhow::Error::msg)?,
             allowed_scopes: ScopeSet::parse_list(&self.scopes)?,
-            redirect_uris: self
-                .redirect_uris
-                .split(',')
-                .filter(|u| !u.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            redirect_uris: split_list(&self.redirect_uris),
+            post_logout_redirect_uris: split_list(&self.post_logout_redirect_uris),
             auth_method: self.token_auth_method,
             access_token_lifetime: self.access_token_lifetime,
             refresh_token_lifetime: self.refresh_token_lifetime,
@@ -194,6 +193,10 @@ pub async fn run(command: ClientCommand, operator: &Operator) -> anyhow::Result<
         }
     }
     Ok(())
+}
+
+fn split_list(list: &str) -> Vec<String> {
+    list.split(',').filter(|u| !u.is_empty()).map(str::to_owned).collect()
 }
 
 fn client_json(client: &Client) -> serde_json::Value {

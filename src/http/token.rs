@@ -107,6 +107,7 @@ async fn issue_access_token(
         grant_type,
         issued_at: now,
         expires_at: claims.exp,
+        grant_id: None,
     };
 
     let key = state.live.keys().current.clone();

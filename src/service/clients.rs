@@ -70,7 +70,8 @@ impl Operator {
         granted: bool,
     ) -> ServiceResult<Client> {
         let client = self.client(id).await?;
-        if granted && client.client_type != ClientType::Confidential {
+        let needs_secret = permission != ClientPermission::SkipConsent;
+        if granted && needs_secret && client.client_type != ClientType::Confidential {
             return Err(ServiceError::Invalid(format!(
                 "client {id} is public: only confidential clients can be trusted with {permission}"
             )));

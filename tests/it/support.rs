@@ -192,6 +192,7 @@ impl TestServer {
             grant_types: parse_wire_list("client_credentials").unwrap(),
             allowed_scopes: ScopeSet::parse_list(scopes).unwrap(),
             redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
             auth_method: method,
             access_token_lifetime: 900,
             refresh_token_lifetime: 3600,

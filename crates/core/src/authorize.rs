@@ -300,6 +300,7 @@ mod tests {
             grant_types: parse_wire_list("authorization_code refresh_token").unwrap(),
             allowed_scopes: ScopeSet::parse_list("openid profile email api.read").unwrap(),
             redirect_uris: uris.iter().map(|u| u.to_string()).collect(),
+            post_logout_redirect_uris: vec![],
             auth_method: TokenAuthMethod::ClientSecretBasic,
             access_token_lifetime: 600,
             refresh_token_lifetime: 3600,

@@ -131,7 +131,12 @@ wire_enum!(
 
 wire_enum!(
     /// Extra powers an admin grants a client (`portcullis client grant`).
-    ClientPermission { IntrospectAny = "introspect-any", VerifyApiKeys = "verify-api-keys" }
+    ClientPermission {
+        IntrospectAny = "introspect-any",
+        VerifyApiKeys = "verify-api-keys",
+        /// A first-party client whose users are not asked for consent.
+        SkipConsent = "skip-consent",
+    }
 );
 
 /// A registered client, as the protocol sees it.
@@ -143,6 +148,9 @@ pub struct Client {
     pub grant_types: BTreeSet<GrantType>,
     pub allowed_scopes: ScopeSet,
     pub redirect_uris: Vec<RedirectUri>,
+    /// Where RP-initiated logout may send the user afterwards (OpenID Connect RP-Initiated
+    /// Logout §3); empty means nowhere.
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     pub auth_method: TokenAuthMethod,
     pub access_token_lifetime: u32,
     pub refresh_token_lifetime: u32,
@@ -192,6 +200,7 @@ pub struct ClientRegistration {
     pub grant_types: BTreeSet<GrantType>,
     pub allowed_scopes: ScopeSet,
     pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
     pub auth_method: TokenAuthMethod,
     pub access_token_lifetime: i64,
     pub refresh_token_lifetime: i64,
@@ -292,6 +301,14 @@ impl ClientRegistration {
         if !has(GrantType::AuthorizationCode) && !redirect_uris.is_empty() {
             return Err(RegistrationError::UnusedRedirectUri);
         }
+        let post_logout_redirect_uris = self
+            .post_logout_redirect_uris
+            .iter()
+            .map(|u| RedirectUri::parse(u))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !has(GrantType::AuthorizationCode) && !post_logout_redirect_uris.is_empty() {
+            return Err(RegistrationError::UnusedRedirectUri);
+        }
 
         let access = self.access_token_lifetime;
         if access < 1 || access > i64::from(server_max_access) {
@@ -314,6 +331,7 @@ impl ClientRegistration {
             grant_types: self.grant_types,
             allowed_scopes: self.allowed_scopes,
             redirect_uris,
+            post_logout_redirect_uris,
             auth_method: self.auth_method,
             access_token_lifetime: access as u32,
             refresh_token_lifetime: refresh as u32,
@@ -330,6 +348,7 @@ pub struct ValidatedRegistration {
     pub grant_types: BTreeSet<GrantType>,
     pub allowed_scopes: ScopeSet,
     pub redirect_uris: Vec<RedirectUri>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     pub auth_method: TokenAuthMethod,
     pub access_token_lifetime: u32,
     pub refresh_token_lifetime: u32,
@@ -352,6 +371,7 @@ impl ValidatedRegistration {
             grant_types: self.grant_types,
             allowed_scopes: self.allowed_scopes,
             redirect_uris: self.redirect_uris,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
             auth_method: self.auth_method,
             access_token_lifetime: self.access_token_lifetime,
             refresh_token_lifetime: self.refresh_token_lifetime,
@@ -394,6 +414,7 @@ mod tests {
             grant_types: parse_wire_list("client_credentials").unwrap(),
             allowed_scopes: ScopeSet::parse_list("api.read").unwrap(),
             redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
             auth_method: TokenAuthMethod::ClientSecretBasic,
             access_token_lifetime: 600,
             refresh_token_lifetime: 3600,

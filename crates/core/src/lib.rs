@@ -20,6 +20,7 @@ pub mod client_auth;
 pub mod discovery;
 pub mod error;
 pub mod grant;
+pub mod id_token;
 pub mod introspection;
 pub mod keys;
 pub mod lifetime;
@@ -31,6 +32,7 @@ pub mod scope;
 pub mod secret;
 pub mod store;
 pub mod token;
+pub mod user;
 
 /// Seconds since the Unix epoch. Every time in the core is passed in as this, never read inline,
 /// so tests can pin the clock.

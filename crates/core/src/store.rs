@@ -10,6 +10,7 @@ use crate::api_key::{ApiKey, ApiKeyStatus, VerifyOutcome};
 use crate::client::{Client, ClientId, ClientPermission, ClientStatus, GrantType};
 use crate::keys::SigningAlgorithm;
 use crate::scope::{ScopeDefinition, ScopeName};
+use crate::user::{User, UserStatus};
 use crate::UnixTime;
 
 /// A storage failure. The protocol layer answers it with 503 `temporarily_unavailable` and never
@@ -100,6 +101,9 @@ pub struct TokenRecord {
     pub grant_type: GrantType,
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
+    /// The user grant (code and refresh tokens) the token descends from; `None` for
+    /// client_credentials.
+    pub grant_id: Option<String>,
 }
 
 /// Who is asking for a revocation: only the client a token was issued to may revoke it.
@@ -209,4 +213,131 @@ pub struct DailyKeyUsage {
     pub outcomes: Vec<(VerifyOutcome, u64)>,
     /// Source addresses seen that day, most frequent first.
     pub sources: Vec<(String, u64)>,
+}
+
+pub trait UserStore {
+    fn insert_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
+    fn get_user(&self, id: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    fn find_user(&self, username: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    fn list_users(&self) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
+    fn set_user_status(
+        &self,
+        id: &str,
+        status: UserStatus,
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn set_user_password(
+        &self,
+        id: &str,
+        password_hash: &str,
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// An authorization code as stored (the code itself only as a keyed hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub code_hash: Vec<u8>,
+    /// The grant ("family") every token issued from this code belongs to.
+    pub grant_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub scopes: String,
+    pub code_challenge: String,
+    pub nonce: Option<String>,
+    pub auth_time: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// What redeeming a code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeRedemption {
+    /// First use: the code is now spent.
+    Fresh(CodeRecord),
+    /// The code had been redeemed before: a replay.
+    AlreadyUsed(CodeRecord),
+    Unknown,
+}
+
+/// A refresh token as stored (only as a keyed hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRecord {
+    pub token_hash: Vec<u8>,
+    pub grant_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scopes: String,
+    pub auth_time: UnixTime,
+    pub issued_at: UnixTime,
+    /// The family's absolute end; rotation does not move it.
+    pub expires_at: UnixTime,
+}
+
+/// What presenting a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshRotation {
+    /// It was live: it is now rotated and `successor` is live instead, in one transaction.
+    Rotated(RefreshRecord),
+    /// It had been rotated or revoked before: a replay (the caller revokes the family).
+    Replayed(RefreshRecord),
+    Unknown,
+}
+
+pub trait GrantStore {
+    fn insert_code(&self, code: &CodeRecord) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Marks the code used, once, atomically.
+    fn redeem_code(
+        &self,
+        code_hash: &[u8],
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<CodeRedemption>> + Send;
+    fn insert_refresh_token(
+        &self,
+        token: &RefreshRecord,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Retires the presented token and inserts `successor` in one transaction, if and only if
+    /// the presented token is live: a crash never leaves zero or two live tokens in a family.
+    fn rotate_refresh_token(
+        &self,
+        presented_hash: &[u8],
+        successor: &RefreshRecord,
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<RefreshRotation>> + Send;
+    /// Revokes every refresh and access token of a grant; returns the revoked access-token
+    /// jtis (announced on the change feed).
+    fn revoke_grant(
+        &self,
+        grant_id: &str,
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+}
+
+pub trait ConsentStore {
+    /// The scopes a user has allowed a client, if any.
+    fn remembered_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+    /// Records a decision (append-only) and, when allowed, remembers the scopes.
+    fn record_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scopes: &str,
+        allowed: bool,
+        consent_version: &str,
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// (client id, scopes, granted at) for every remembered consent of a user.
+    fn list_consents(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<(String, String, UnixTime)>>> + Send;
+    fn forget_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 }

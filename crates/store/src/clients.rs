@@ -18,20 +18,19 @@ type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q
 
 const CLIENT_COLUMNS: &str = "id, name, client_type, grant_types, allowed_scopes, redirect_uris, \
     auth_method, access_token_lifetime, refresh_token_lifetime, lifetime_policy, status, \
-    permissions, secret_hash, created_at, updated_at";
+    permissions, secret_hash, created_at, updated_at, post_logout_redirect_uris";
 
 fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
     let text = |col: &str| row.try_get::<String, _>(col).map_err(map_err);
     let int = |col: &str| row.try_get::<i64, _>(col).map_err(map_err);
     let lifetime = |col: &str| int(col).and_then(|v| u32::try_from(v).map_err(corrupt));
 
-    let redirect_uris: Vec<String> =
-        serde_json::from_str(&text("redirect_uris")?).map_err(corrupt)?;
-    let redirect_uris = redirect_uris
-        .iter()
-        .map(|u| RedirectUri::parse(u))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(corrupt)?;
+    let uris = |col: &str| -> StoreResult<Vec<RedirectUri>> {
+        let list: Vec<String> = serde_json::from_str(&text(col)?).map_err(corrupt)?;
+        list.iter().map(|u| RedirectUri::parse(u)).collect::<Result<_, _>>().map_err(corrupt)
+    };
+    let redirect_uris = uris("redirect_uris")?;
+    let post_logout_redirect_uris = uris("post_logout_redirect_uris")?;
     let lifetime_policy = row
         .try_get::<Option<String>, _>("lifetime_policy")
         .map_err(map_err)?
@@ -46,6 +45,7 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
         grant_types: parse_wire_list(&text("grant_types")?).map_err(corrupt)?,
         allowed_scopes: ScopeSet::parse_list(&text("allowed_scopes")?).map_err(corrupt)?,
         redirect_uris,
+        post_logout_redirect_uris,
         auth_method: TokenAuthMethod::from_str(&text("auth_method")?).map_err(corrupt)?,
         access_token_lifetime: lifetime("access_token_lifetime")?,
         refresh_token_lifetime: lifetime("refresh_token_lifetime")?,
@@ -99,6 +99,8 @@ impl ClientStore for SqlStore {
 
     async fn insert_client(&self, client: &Client) -> StoreResult<()> {
         let redirect_uris: Vec<&str> = client.redirect_uris.iter().map(|u| u.as_str()).collect();
+        let post_logout: Vec<&str> =
+            client.post_logout_redirect_uris.iter().map(|u| u.as_str()).collect();
         let policy = client
             .lifetime_policy
             .as_ref()
@@ -107,7 +109,7 @@ impl ClientStore for SqlStore {
             .map_err(corrupt)?;
         let sql = format!(
             "INSERT INTO clients ({CLIENT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         );
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query(&sql)
@@ -126,6 +128,7 @@ impl ClientStore for SqlStore {
             .bind(client.secret_hash.clone())
             .bind(client.created_at)
             .bind(client.updated_at)
+            .bind(serde_json::to_string(&post_logout).map_err(corrupt)?)
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::SqlStore;
 
-/// Most records written in one transaction (7 bound values each, far below both engines' limits).
+/// Most records written in one transaction (8 bound values each, far below both engines' limits).
 pub const MAX_BATCH: usize = 256;
 const QUEUE_DEPTH: usize = 8192;
 

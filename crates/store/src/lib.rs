@@ -8,10 +8,14 @@
 mod api_keys;
 mod changes;
 mod clients;
+mod consents;
+mod grants;
 mod group_commit;
 mod keys;
 mod scopes;
+mod sessions;
 mod tokens;
+mod users;
 
 /// Helpers for tests of this crate and of the server (fresh databases on either engine).
 pub mod testing;

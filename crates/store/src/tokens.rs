@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use crate::{corrupt, map_err, record_change, SqlStore};
 
-const TOKEN_COLUMNS: usize = 7;
+const TOKEN_COLUMNS: usize = 8;
 
 impl TokenStore for SqlStore {
     async fn record_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
@@ -18,7 +18,8 @@ impl TokenStore for SqlStore {
         }
         let mut sql = String::from(
             "INSERT INTO tokens \
-             (jti, client_id, subject, scopes, grant_type, issued_at, expires_at) VALUES ",
+             (jti, client_id, subject, scopes, grant_type, issued_at, expires_at, grant_id) \
+             VALUES ",
         );
         for i in 0..tokens.len() {
             if i > 0 {
@@ -41,7 +42,8 @@ impl TokenStore for SqlStore {
                 .bind(&t.scopes)
                 .bind(t.grant_type.as_str())
                 .bind(t.issued_at)
-                .bind(t.expires_at);
+                .bind(t.expires_at)
+                .bind(t.grant_id.as_deref());
         }
         query.execute(&self.pool).await.map_err(map_err)?;
         Ok(())
@@ -49,7 +51,8 @@ impl TokenStore for SqlStore {
 
     async fn get_token(&self, jti: &str) -> StoreResult<Option<TokenState>> {
         let row = sqlx::query(
-            "SELECT jti, client_id, subject, scopes, grant_type, issued_at, expires_at, revoked_at \
+            "SELECT jti, client_id, subject, scopes, grant_type, issued_at, expires_at, revoked_at, \
+             grant_id \
              FROM tokens WHERE jti = $1",
         )
         .bind(jti)
@@ -68,6 +71,7 @@ impl TokenStore for SqlStore {
                 grant_type: GrantType::from_str(&grant_type).map_err(corrupt)?,
                 issued_at: row.try_get("issued_at").map_err(map_err)?,
                 expires_at: row.try_get("expires_at").map_err(map_err)?,
+                grant_id: row.try_get("grant_id").map_err(map_err)?,
             },
             revoked_at: row.try_get("revoked_at").map_err(map_err)?,
         }))

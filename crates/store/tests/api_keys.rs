@@ -28,6 +28,7 @@ async fn store_with_client() -> (SqlStore, TestDatabase) {
         grant_types: parse_wire_list("client_credentials").unwrap(),
         allowed_scopes: ScopeSet::parse_list("quote:read").unwrap(),
         redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
         auth_method: TokenAuthMethod::ClientSecretBasic,
         access_token_lifetime: 600,
         refresh_token_lifetime: 3600,

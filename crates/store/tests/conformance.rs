@@ -44,6 +44,7 @@ fn client(id: &str) -> Client {
         grant_types: parse_wire_list("authorization_code refresh_token").unwrap(),
         allowed_scopes: ScopeSet::parse_list("quote:read quote:write").unwrap(),
         redirect_uris: vec![RedirectUri::parse("https://c1.example/cb").unwrap()],
+        post_logout_redirect_uris: vec![],
         auth_method: TokenAuthMethod::ClientSecretBasic,
         access_token_lifetime: 600,
         refresh_token_lifetime: 86_400,
@@ -65,6 +66,7 @@ fn token(jti: &str, client_id: &str) -> TokenRecord {
         grant_type: portcullis_core::client::GrantType::ClientCredentials,
         issued_at: 1_000,
         expires_at: 2_000,
+        grant_id: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Grant types: each one turns an authenticated client's request into a decision about what to
 //! issue. The HTTP layer parses; these functions decide.
 
+pub mod authorization_code;
 pub mod client_credentials;
 
 use crate::scope::ScopeSet;

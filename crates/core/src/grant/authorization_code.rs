@@ -1,0 +1,185 @@
+//! The authorization_code and refresh_token grants (RFC 6749 §4.1.3, §6; RFC 9700 §4.14): the
+//! checks on a redeemed code or a presented refresh token, once the store has found it.
+
+use crate::client::{Client, GrantType};
+use crate::error::{ErrorCode, OAuthError};
+use crate::pkce::CodeChallenge;
+use crate::scope::{ScopeRegistry, ScopeSet};
+use crate::store::{CodeRecord, RefreshRecord};
+use crate::UnixTime;
+
+fn not_registered(grant: GrantType) -> OAuthError {
+    OAuthError::new(
+        ErrorCode::UnauthorizedClient,
+        format!("this client is not registered for the {grant} grant"),
+    )
+}
+
+/// Checks a freshly redeemed code against the request: same client, same redirect URI, not
+/// expired, and a verifier that hashes to the stored challenge. Every mismatch is
+/// `invalid_grant`; the code is spent either way (RFC 6749 §4.1.2: single use).
+pub fn check_code(
+    code: &CodeRecord,
+    client: &Client,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+    now: UnixTime,
+) -> Result<(), OAuthError> {
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(not_registered(GrantType::AuthorizationCode));
+    }
+    if code.client_id != client.id.as_str() {
+        return Err(OAuthError::invalid_grant("the code was not issued to this client"));
+    }
+    if code.expires_at <= now {
+        return Err(OAuthError::invalid_grant("the code has expired"));
+    }
+    if redirect_uri != Some(code.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri must be the one sent with the authorization request",
+        ));
+    }
+    let verifier = code_verifier.ok_or_else(|| {
+        OAuthError::invalid_grant("code_verifier is required: the code was issued with PKCE")
+    })?;
+    if !CodeChallenge::from_stored(code.code_challenge.clone()).verify(verifier) {
+        return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
+    }
+    Ok(())
+}
+
+/// Checks a refresh token found live (before rotation) and decides the scopes of the new access
+/// token: the original grant, or a narrower `scope` request (RFC 6749 §6: never wider).
+pub fn check_refresh(
+    token: &RefreshRecord,
+    client: &Client,
+    scope_param: Option<&str>,
+    registry: &ScopeRegistry,
+    now: UnixTime,
+) -> Result<ScopeSet, OAuthError> {
+    if !client.allows_grant(GrantType::RefreshToken) {
+        return Err(not_registered(GrantType::RefreshToken));
+    }
+    if token.client_id != client.id.as_str() {
+        return Err(OAuthError::invalid_grant("the refresh token was not issued to this client"));
+    }
+    if token.expires_at <= now {
+        return Err(OAuthError::invalid_grant("the refresh token has expired"));
+    }
+    let granted = ScopeSet::parse_list(&token.scopes)
+        .map_err(|_| OAuthError::invalid_grant("the refresh token's grant is unreadable"))?;
+    let Some(param) = scope_param else { return Ok(granted) };
+    let requested = registry.expand(&ScopeSet::parse_request(param)?);
+    if !requested.is_subset(&granted) {
+        return Err(OAuthError::invalid_scope(
+            "a refresh may narrow the scope of the original grant, never widen it",
+        ));
+    }
+    Ok(requested)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::TokenAuthMethod;
+    use crate::client::{parse_wire_list, ClientId, ClientRegistration, ClientStatus, ClientType};
+    use crate::scope::ScopeDefinition;
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn registry() -> ScopeRegistry {
+        ScopeRegistry::new(ScopeDefinition::built_ins()).unwrap()
+    }
+
+    fn client(id: &str) -> Client {
+        ClientRegistration {
+            name: "C".into(),
+            client_type: ClientType::Confidential,
+            grant_types: parse_wire_list("authorization_code refresh_token").unwrap(),
+            allowed_scopes: ScopeSet::parse_list("openid profile email").unwrap(),
+            redirect_uris: vec!["https://c1.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            auth_method: TokenAuthMethod::ClientSecretBasic,
+            access_token_lifetime: 600,
+            refresh_token_lifetime: 3600,
+            lifetime_policy: None,
+        }
+        .validate(&registry(), 3600)
+        .unwrap()
+        .into_client(ClientId::parse(id).unwrap(), ClientStatus::Active, None, 0)
+    }
+
+    fn code() -> CodeRecord {
+        CodeRecord {
+            code_hash: vec![1],
+            grant_id: "g1".into(),
+            client_id: "c1".into(),
+            user_id: "u1".into(),
+            redirect_uri: "https://c1.example/cb".into(),
+            scopes: "openid".into(),
+            code_challenge: CHALLENGE.into(),
+            nonce: None,
+            auth_time: 100,
+            expires_at: 160,
+        }
+    }
+
+    #[test]
+    fn a_matching_redemption_passes() {
+        let uri = Some("https://c1.example/cb");
+        assert_eq!(check_code(&code(), &client("c1"), uri, Some(VERIFIER), 120), Ok(()));
+    }
+
+    #[test]
+    fn b_c_every_mismatch_is_invalid_grant() {
+        let uri = Some("https://c1.example/cb");
+        let cases = [
+            check_code(&code(), &client("c2"), uri, Some(VERIFIER), 120),
+            check_code(&code(), &client("c1"), uri, Some(VERIFIER), 160),
+            check_code(
+                &code(),
+                &client("c1"),
+                Some("https://c1.example/other"),
+                Some(VERIFIER),
+                120,
+            ),
+            check_code(&code(), &client("c1"), None, Some(VERIFIER), 120),
+            check_code(&code(), &client("c1"), uri, None, 120),
+            check_code(&code(), &client("c1"), uri, Some(CHALLENGE), 120),
+            check_code(&code(), &client("c1"), uri, Some(&"a".repeat(43)), 120),
+        ];
+        for (i, result) in cases.into_iter().enumerate() {
+            assert_eq!(result.unwrap_err().code, ErrorCode::InvalidGrant, "case {i}");
+        }
+    }
+
+    #[test]
+    fn refresh_may_narrow_but_not_widen() {
+        let token = RefreshRecord {
+            token_hash: vec![1],
+            grant_id: "g1".into(),
+            client_id: "c1".into(),
+            user_id: "u1".into(),
+            scopes: "email openid".into(),
+            auth_time: 100,
+            issued_at: 100,
+            expires_at: 1000,
+        };
+        let c1 = client("c1");
+        assert_eq!(
+            check_refresh(&token, &c1, None, &registry(), 200).unwrap().to_wire(),
+            "email openid"
+        );
+        assert_eq!(
+            check_refresh(&token, &c1, Some("openid"), &registry(), 200).unwrap().to_wire(),
+            "openid"
+        );
+        let wider = check_refresh(&token, &c1, Some("openid profile"), &registry(), 200);
+        assert_eq!(wider.unwrap_err().code, ErrorCode::InvalidScope);
+        let expired = check_refresh(&token, &c1, None, &registry(), 1000);
+        assert_eq!(expired.unwrap_err().code, ErrorCode::InvalidGrant);
+        let foreign = check_refresh(&token, &client("c2"), None, &registry(), 200);
+        assert_eq!(foreign.unwrap_err().code, ErrorCode::InvalidGrant);
+    }
+}

@@ -1,0 +1,189 @@
+//! Authorization codes and refresh-token families, and revoking a whole grant.
+
+use portcullis_core::store::{
+    CodeRecord, CodeRedemption, GrantStore, RefreshRecord, RefreshRotation, StoreResult,
+};
+use portcullis_core::UnixTime;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{map_err, record_change, SqlStore};
+
+const CODE_COLUMNS: &str = "code_hash, grant_id, client_id, user_id, redirect_uri, scopes, \
+    code_challenge, nonce, auth_time, expires_at";
+const REFRESH_COLUMNS: &str =
+    "token_hash, grant_id, client_id, user_id, scopes, auth_time, issued_at, expires_at";
+
+fn code_from_row(row: &AnyRow) -> StoreResult<CodeRecord> {
+    Ok(CodeRecord {
+        code_hash: row.try_get("code_hash").map_err(map_err)?,
+        grant_id: row.try_get("grant_id").map_err(map_err)?,
+        client_id: row.try_get("client_id").map_err(map_err)?,
+        user_id: row.try_get("user_id").map_err(map_err)?,
+        redirect_uri: row.try_get("redirect_uri").map_err(map_err)?,
+        scopes: row.try_get("scopes").map_err(map_err)?,
+        code_challenge: row.try_get("code_challenge").map_err(map_err)?,
+        nonce: row.try_get("nonce").map_err(map_err)?,
+        auth_time: row.try_get("auth_time").map_err(map_err)?,
+        expires_at: row.try_get("expires_at").map_err(map_err)?,
+    })
+}
+
+fn refresh_from_row(row: &AnyRow) -> StoreResult<RefreshRecord> {
+    Ok(RefreshRecord {
+        token_hash: row.try_get("token_hash").map_err(map_err)?,
+        grant_id: row.try_get("grant_id").map_err(map_err)?,
+        client_id: row.try_get("client_id").map_err(map_err)?,
+        user_id: row.try_get("user_id").map_err(map_err)?,
+        scopes: row.try_get("scopes").map_err(map_err)?,
+        auth_time: row.try_get("auth_time").map_err(map_err)?,
+        issued_at: row.try_get("issued_at").map_err(map_err)?,
+        expires_at: row.try_get("expires_at").map_err(map_err)?,
+    })
+}
+
+async fn insert_refresh(
+    executor: &mut sqlx::Transaction<'_, sqlx::Any>,
+    token: &RefreshRecord,
+) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    );
+    sqlx::query(&sql)
+        .bind(token.token_hash.clone())
+        .bind(&token.grant_id)
+        .bind(&token.client_id)
+        .bind(&token.user_id)
+        .bind(&token.scopes)
+        .bind(token.auth_time)
+        .bind(token.issued_at)
+        .bind(token.expires_at)
+        .execute(&mut **executor)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+impl GrantStore for SqlStore {
+    async fn insert_code(&self, code: &CodeRecord) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO authorization_codes ({CODE_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        );
+        sqlx::query(&sql)
+            .bind(code.code_hash.clone())
+            .bind(&code.grant_id)
+            .bind(&code.client_id)
+            .bind(&code.user_id)
+            .bind(&code.redirect_uri)
+            .bind(&code.scopes)
+            .bind(&code.code_challenge)
+            .bind(code.nonce.as_deref())
+            .bind(code.auth_time)
+            .bind(code.expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn redeem_code(&self, code_hash: &[u8], now: UnixTime) -> StoreResult<CodeRedemption> {
+        // The conditional update is the single point of truth: of two concurrent redemptions
+        // exactly one changes the row.
+        let spent = sqlx::query(
+            "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(code_hash.to_vec())
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+            > 0;
+        let sql = format!("SELECT {CODE_COLUMNS} FROM authorization_codes WHERE code_hash = $1");
+        let row = sqlx::query(&sql)
+            .bind(code_hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(match row {
+            None => CodeRedemption::Unknown,
+            Some(row) if spent => CodeRedemption::Fresh(code_from_row(&row)?),
+            Some(row) => CodeRedemption::AlreadyUsed(code_from_row(&row)?),
+        })
+    }
+
+    async fn insert_refresh_token(&self, token: &RefreshRecord) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        insert_refresh(&mut tx, token).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &[u8],
+        successor: &RefreshRecord,
+        now: UnixTime,
+    ) -> StoreResult<RefreshRotation> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let rotated = sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = $1 \
+             WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(presented_hash.to_vec())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+            > 0;
+        let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
+        let row = sqlx::query(&sql)
+            .bind(presented_hash.to_vec())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let Some(row) = row else {
+            tx.rollback().await.map_err(map_err)?;
+            return Ok(RefreshRotation::Unknown);
+        };
+        let presented = refresh_from_row(&row)?;
+        if !rotated {
+            tx.rollback().await.map_err(map_err)?;
+            return Ok(RefreshRotation::Replayed(presented));
+        }
+        insert_refresh(&mut tx, successor).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(RefreshRotation::Rotated(presented))
+    }
+
+    async fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> StoreResult<Vec<String>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(grant_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let rows = sqlx::query("SELECT jti FROM tokens WHERE grant_id = $1 AND revoked_at IS NULL")
+            .bind(grant_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let jtis: Vec<String> =
+            rows.iter().map(|r| r.try_get("jti")).collect::<Result<_, _>>().map_err(map_err)?;
+        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(grant_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        for jti in &jtis {
+            record_change(&mut tx, "token_revoked", jti, now).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(jtis)
+    }
+}
