@@ -176,6 +176,10 @@ pub struct ServerConfig {
     pub redis: Option<RedisConfig>,
     /// How often API-key usage counters are written to the database.
     pub usage_flush_interval: Duration,
+    /// How long an authorization code may wait to be redeemed.
+    pub authorization_code_lifetime: u32,
+    /// How long a browser session lasts without activity.
+    pub session_lifetime: Duration,
 }
 
 /// Which proxies may tell us the client's address, and in which header. Empty by default: the
@@ -260,8 +264,37 @@ impl ServerConfig {
                 prefix: raw.get("PORTCULLIS_REDIS_PREFIX").unwrap_or("portcullis").to_owned(),
             }),
             usage_flush_interval: Duration::from_secs(usage_flush_seconds),
+            authorization_code_lifetime: bounded(
+                raw,
+                "PORTCULLIS_AUTHORIZATION_CODE_LIFETIME",
+                "seconds an authorization code stays redeemable, 10 to 600",
+                (10, 600),
+                60,
+            )?,
+            session_lifetime: Duration::from_secs(u64::from(bounded(
+                raw,
+                "PORTCULLIS_SESSION_LIFETIME",
+                "seconds a sign-in session lasts without activity, 60 to 2592000",
+                (60, 2_592_000),
+                8 * 3600,
+            )?)),
         })
     }
+}
+
+/// An optional number within bounds; outside them is an error naming the variable.
+fn bounded(
+    raw: &RawSettings,
+    var: &'static str,
+    help: &str,
+    (min, max): (u32, u32),
+    default: u32,
+) -> Result<u32, ConfigError> {
+    let value = raw.parse(var, help)?.unwrap_or(default);
+    if !(min..=max).contains(&value) {
+        return Err(ConfigError::Invalid { var, value: value.to_string(), help: help.into() });
+    }
+    Ok(value)
 }
 
 impl ProxyConfig {

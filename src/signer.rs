@@ -10,12 +10,13 @@ use std::sync::mpsc;
 use std::sync::Arc;
 
 use portcullis_core::keys::{KeyError, SigningKey};
-use portcullis_core::token::AccessTokenClaims;
+use portcullis_core::token::{AccessTokenClaims, ACCESS_TOKEN_TYP};
 use tokio::sync::oneshot;
 
 struct Job {
     key: Arc<SigningKey>,
-    claims: AccessTokenClaims,
+    typ: &'static str,
+    payload: Vec<u8>,
     reply: oneshot::Sender<Result<String, KeyError>>,
 }
 
@@ -41,16 +42,28 @@ impl Signer {
         Ok(Self { queues: queues.into(), next: Arc::new(AtomicUsize::new(0)) })
     }
 
-    /// Signs the claims with `key` and returns the compact JWS.
+    /// Signs access-token claims with `key` and returns the compact JWS.
     pub async fn sign(
         &self,
         key: Arc<SigningKey>,
         claims: AccessTokenClaims,
     ) -> Result<String, KeyError> {
+        let payload =
+            serde_json::to_vec(&claims).map_err(|_| KeyError::Corrupt("claims encoding"))?;
+        self.sign_payload(key, ACCESS_TOKEN_TYP, payload).await
+    }
+
+    /// Signs any JSON payload (ID tokens: `typ` JWT) with `key`.
+    pub async fn sign_payload(
+        &self,
+        key: Arc<SigningKey>,
+        typ: &'static str,
+        payload: Vec<u8>,
+    ) -> Result<String, KeyError> {
         let (reply, answer) = oneshot::channel();
         let index = self.next.fetch_add(1, Ordering::Relaxed) % self.queues.len();
         let stopped = || KeyError::Corrupt("signing thread stopped");
-        self.queues[index].send(Job { key, claims, reply }).map_err(|_| stopped())?;
+        self.queues[index].send(Job { key, typ, payload, reply }).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
@@ -60,7 +73,7 @@ fn sign_until_closed(receiver: mpsc::Receiver<Job>) {
     // in one go by the `try_iter` drain on the next turns of the loop.
     while let Ok(job) = receiver.recv() {
         for job in std::iter::once(job).chain(receiver.try_iter()) {
-            let signed = job.claims.sign(&job.key);
+            let signed = job.key.sign_jws(job.typ, &job.payload);
             // The request may have been cancelled; its token is then simply not delivered.
             let _ = job.reply.send(signed);
         }

@@ -6,6 +6,7 @@
 
 pub mod app;
 mod landing;
+pub mod pages;
 
 pub use app::{shell, App};
 

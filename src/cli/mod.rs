@@ -5,6 +5,7 @@ mod api_keys;
 mod clients;
 mod keys;
 mod scopes;
+mod users;
 
 use clap::{Parser, Subcommand};
 
@@ -34,6 +35,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Manage end users (the people who sign in and consent).
+    #[command(subcommand)]
+    User(users::UserCommand),
     /// Manage API keys for partner integrations.
     #[command(subcommand)]
     ApiKey(api_keys::ApiKeyCommand),
@@ -51,6 +55,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Scope(command) => scopes::run(command, &operator(&raw).await?).await,
         Command::Client(command) => clients::run(command, &operator(&raw).await?).await,
+        Command::User(command) => users::run(command, &operator(&raw).await?).await,
         Command::ApiKey(command) => api_keys::run(command, &operator(&raw).await?).await,
         Command::Keys(command) => keys::run(command, &StorageConfig::from_raw(&raw)?, &raw).await,
     }

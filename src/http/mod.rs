@@ -8,11 +8,13 @@ mod client_auth;
 mod discovery;
 mod form;
 mod health;
+mod interaction;
 mod introspect;
 mod oauth_error;
 mod peer;
 mod revoke;
 mod token;
+mod userinfo;
 
 use std::sync::Arc;
 
@@ -34,9 +36,12 @@ use crate::introspection_cache::IntrospectionCache;
 use crate::live::Live;
 use crate::rate_limiter::RateLimiter;
 use crate::service::Operator;
+use crate::session_store::SqlSessionStore;
 use crate::signer::Signer;
 use crate::throttle::FailureThrottle;
 use crate::usage::UsageRecorder;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 pub use api_keys::usage_json;
 pub use form::MAX_FORM_BYTES;
@@ -96,14 +101,27 @@ pub fn router(state: AppState) -> Router {
         .route(paths::REVOKE, post(revoke::revoke))
         .route("/api-keys/verify", post(api_keys::verify))
         .route("/api-keys/{key_id}/usage", get(api_keys::usage))
+        .route(paths::USERINFO, get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES));
+
+    // The routes a browser session belongs to; the machine endpoints above never touch it.
+    let interaction = Router::new()
+        .route(paths::AUTHORIZE, get(interaction::authorize_get).post(interaction::authorize_post))
+        .route("/login", get(interaction::login_page).post(interaction::login_submit))
+        .route("/consent", get(interaction::consent_page).post(interaction::consent_submit))
+        .route("/account", get(interaction::account_page))
+        .route("/account/consents/revoke", post(interaction::revoke_consent))
+        .route(paths::END_SESSION, get(interaction::logout))
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(session_layer(&state));
 
     let leptos_options = state.leptos_options.clone();
     let pages = generate_route_list(App);
     Router::new()
         .merge(protocol)
+        .merge(interaction)
         .leptos_routes(&state, pages, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
@@ -112,6 +130,22 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("nosniff"),
         ))
         .with_state(state)
+}
+
+/// Browser sessions: stored in the database, cookie HttpOnly and SameSite=Lax, Secure whenever
+/// the issuer is https, expiring after the configured inactivity.
+fn session_layer(state: &AppState) -> SessionManagerLayer<SqlSessionStore> {
+    let store = SqlSessionStore::new(state.store.clone(), state.hasher.clone());
+    let inactivity = tower_sessions::cookie::time::Duration::seconds(
+        i64::try_from(state.config.session_lifetime.as_secs()).unwrap_or(i64::MAX),
+    );
+    SessionManagerLayer::new(store)
+        .with_name("portcullis_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.issuer.starts_with("https://"))
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(inactivity))
 }
 
 /// A span named by the route template (`/oauth2/token`), so codes and tokens in query strings

@@ -6,7 +6,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::error::OAuthError;
-use portcullis_core::store::TokenStore;
+use portcullis_core::secret::SecretKind;
+use portcullis_core::store::{GrantStore, TokenStore};
 
 use super::client_auth::authenticate;
 use super::form::{Form, FormBody};
@@ -26,6 +27,24 @@ pub async fn revoke(
         let token = form.require("token")?;
 
         let now = unix_now();
+        // A refresh token revokes its whole grant: every refresh and access token descended
+        // from the same authorization (RFC 7009 §2.1; SECURITY.md G-10).
+        if token.starts_with(SecretKind::RefreshToken.prefix()) {
+            let hash = state.hasher.hash(token);
+            let found = state.store.find_refresh_token(&hash).await.map_err(|err| {
+                tracing::error!(error = %err, "refresh token lookup failed during revocation");
+                ErrorReply::from(OAuthError::unavailable())
+            })?;
+            let outcome = match found {
+                Some((record, _)) if record.client_id == caller.id.as_str() => {
+                    super::token::revoke_family(&state, &record.grant_id, now).await?;
+                    "revoked"
+                }
+                _ => "no_effect",
+            };
+            tracing::info!(client_id = %caller.id, outcome, "refresh token revocation");
+            return Ok(());
+        }
         let keys = state.live.keys();
         let Ok(claims) = keys.verification.verify_access_token(token, &state.config.issuer, now)
         else {

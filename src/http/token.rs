@@ -1,16 +1,24 @@
-//! `POST /oauth2/token` (RFC 6749 §3.2). Today it serves the client_credentials grant
-//! (RFC 6749 §4.4); the user-facing grants arrive with the end-user flows.
+//! `POST /oauth2/token` (RFC 6749 §3.2): the client_credentials (§4.4), authorization_code
+//! (§4.1.3) and refresh_token (§6) grants. The rules live in `portcullis_core::grant`; this
+//! module finds the records, signs, and records what it issues before answering.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use portcullis_core::client::GrantType;
+use portcullis_core::client::{Client, GrantType};
 use portcullis_core::error::{ErrorCode, OAuthError};
+use portcullis_core::grant::authorization_code::{check_code, check_refresh};
 use portcullis_core::grant::{client_credentials, IssueDecision};
-use portcullis_core::secret::random_id;
-use portcullis_core::store::TokenRecord;
+use portcullis_core::id_token::{at_hash, IdTokenClaims, UserClaims};
+use portcullis_core::lifetime::access_token_lifetime;
+use portcullis_core::scope::ScopeSet;
+use portcullis_core::secret::{random_id, Secret, SecretKind};
+use portcullis_core::store::{
+    CodeRedemption, GrantStore, RefreshRecord, RefreshRotation, TokenRecord, UserStore,
+};
 use portcullis_core::token::AccessTokenClaims;
+use portcullis_core::user::UserStatus;
 use serde::Serialize;
 
 use super::client_auth::authenticate;
@@ -26,6 +34,10 @@ struct TokenResponse {
     token_type: &'static str,
     expires_in: u32,
     scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
 }
 
 pub async fn token(
@@ -47,37 +59,226 @@ async fn exchange(
     body: &[u8],
 ) -> Result<TokenResponse, ErrorReply> {
     let form = Form::parse(headers, body)?;
-    let grant_type = form.require("grant_type")?;
-    let grant_type = match grant_type.parse::<GrantType>() {
-        Ok(GrantType::ClientCredentials) => GrantType::ClientCredentials,
-        _ => {
-            return Err(OAuthError::new(
-                ErrorCode::UnsupportedGrantType,
-                "this server supports grant_type=client_credentials at the token endpoint",
-            )
-            .into())
-        }
-    };
+    let grant_type = form.require("grant_type")?.parse::<GrantType>().map_err(|_| {
+        OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "supported grant types: authorization_code, refresh_token, client_credentials",
+        )
+    })?;
 
     let client = authenticate(state, headers, &form, peer)?;
     let now = unix_now();
+    let result = match grant_type {
+        GrantType::ClientCredentials => {
+            let registry = state.live.registry();
+            let decision = client_credentials::decide(
+                &client,
+                form.get("scope"),
+                &registry,
+                now,
+                state.config.storage.max_access_token_lifetime,
+            )?;
+            issue_access_token(state, client.id.as_str(), grant_type, decision, None, now).await
+        }
+        GrantType::AuthorizationCode => redeem_code(state, &client, &form, now).await,
+        GrantType::RefreshToken => refresh(state, &client, &form, now).await,
+    };
+    let grant = grant_type.as_str();
+    match &result {
+        Ok(_) => {
+            tracing::info!(client_id = %client.id, grant_type = grant, outcome = "issued", "token issued")
+        }
+        Err(reply) => {
+            let error = reply.error.code.as_str();
+            tracing::info!(client_id = %client.id, grant_type = grant, error, "token refused");
+        }
+    }
+    result
+}
+
+/// The authorization_code grant. A code is spent by its first redemption whatever follows; a
+/// second redemption revokes every token issued from it (RFC 6749 §4.1.2, RFC 9700 §4.5).
+async fn redeem_code(
+    state: &AppState,
+    client: &Client,
+    form: &Form,
+    now: i64,
+) -> Result<TokenResponse, ErrorReply> {
+    let code = form.require("code")?;
+    let hash = state.hasher.hash(code);
+    let invalid = || OAuthError::invalid_grant("the code is invalid, expired or already used");
+    let record = match state.store.redeem_code(&hash, now).await.map_err(storage)? {
+        CodeRedemption::Fresh(record) => record,
+        CodeRedemption::Unknown => return Err(invalid().into()),
+        CodeRedemption::AlreadyUsed(record) => {
+            let revoked = revoke_family(state, &record.grant_id, now).await?;
+            tracing::warn!(client_id = %client.id, revoked, "authorization code replayed");
+            return Err(invalid().into());
+        }
+    };
+    check_code(&record, client, form.get("redirect_uri"), form.get("code_verifier"), now)?;
+
+    let scopes = ScopeSet::parse_list(&record.scopes).map_err(|_| invalid())?;
+    let refresh = client.allows_grant(GrantType::RefreshToken).then(|| {
+        (Secret::generate(SecretKind::RefreshToken), now + i64::from(client.refresh_token_lifetime))
+    });
+    let grant = UserGrant {
+        grant_id: record.grant_id,
+        user_id: record.user_id,
+        auth_time: record.auth_time,
+        nonce: record.nonce,
+    };
+    let mut response =
+        issue_user_tokens(state, client, &grant, &scopes, GrantType::AuthorizationCode, now)
+            .await?;
+    if let Some((secret, expires_at)) = refresh {
+        let token = RefreshRecord {
+            token_hash: state.hasher.hash(secret.expose()),
+            grant_id: grant.grant_id.clone(),
+            client_id: client.id.to_string(),
+            user_id: grant.user_id.clone(),
+            scopes: scopes.to_wire(),
+            auth_time: grant.auth_time,
+            issued_at: now,
+            expires_at,
+        };
+        state.store.insert_refresh_token(&token).await.map_err(storage)?;
+        response.refresh_token = Some(secret.expose().to_owned());
+    }
+    Ok(response)
+}
+
+/// The refresh_token grant with rotation: every use returns a successor and retires the
+/// presented token in one transaction; a retired token presented again revokes the whole
+/// family (RFC 9700 §4.14.2). The family's absolute lifetime does not move.
+async fn refresh(
+    state: &AppState,
+    client: &Client,
+    form: &Form,
+    now: i64,
+) -> Result<TokenResponse, ErrorReply> {
+    let presented = form.require("refresh_token")?;
+    let hash = state.hasher.hash(presented);
+    let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+    let (record, live) =
+        state.store.find_refresh_token(&hash).await.map_err(storage)?.ok_or_else(invalid)?;
+    if !live {
+        let revoked = revoke_family(state, &record.grant_id, now).await?;
+        tracing::warn!(client_id = %client.id, revoked, "rotated refresh token replayed");
+        return Err(invalid().into());
+    }
     let registry = state.live.registry();
-    let decision = client_credentials::decide(
-        &client,
-        form.get("scope"),
-        &registry,
+    let scopes = check_refresh(&record, client, form.get("scope"), &registry, now)?;
+
+    let secret = Secret::generate(SecretKind::RefreshToken);
+    let successor = RefreshRecord {
+        token_hash: state.hasher.hash(secret.expose()),
+        issued_at: now,
+        ..record.clone()
+    };
+    match state.store.rotate_refresh_token(&hash, &successor, now).await.map_err(storage)? {
+        RefreshRotation::Rotated(_) => {}
+        RefreshRotation::Unknown => return Err(invalid().into()),
+        RefreshRotation::Replayed(_) => {
+            // Another request rotated it a moment ago: that is a replay too.
+            revoke_family(state, &record.grant_id, now).await?;
+            return Err(invalid().into());
+        }
+    }
+    let grant = UserGrant {
+        grant_id: record.grant_id,
+        user_id: record.user_id,
+        auth_time: record.auth_time,
+        nonce: None,
+    };
+    let mut response =
+        issue_user_tokens(state, client, &grant, &scopes, GrantType::RefreshToken, now).await?;
+    response.refresh_token = Some(secret.expose().to_owned());
+    Ok(response)
+}
+
+/// The user grant tokens descend from.
+struct UserGrant {
+    grant_id: String,
+    user_id: String,
+    auth_time: i64,
+    nonce: Option<String>,
+}
+
+/// An access token for the user, and an ID token when `openid` was granted.
+async fn issue_user_tokens(
+    state: &AppState,
+    client: &Client,
+    grant: &UserGrant,
+    scopes: &ScopeSet,
+    grant_type: GrantType,
+    now: i64,
+) -> Result<TokenResponse, ErrorReply> {
+    let user = state.store.get_user(&grant.user_id).await.map_err(storage)?;
+    let Some(user) = user.filter(|u| u.status == UserStatus::Active) else {
+        return Err(
+            OAuthError::invalid_grant("the user of this grant can no longer sign in").into()
+        );
+    };
+    let lifetime = access_token_lifetime(
+        client.access_token_lifetime,
+        client.lifetime_policy.as_ref(),
+        scopes,
         now,
         state.config.storage.max_access_token_lifetime,
+    );
+    let decision = IssueDecision { subject: user.id.clone(), scopes: scopes.clone(), lifetime };
+    let mut response = issue_access_token(
+        state,
+        client.id.as_str(),
+        grant_type,
+        decision,
+        Some(grant.grant_id.clone()),
+        now,
     )
-    .inspect_err(|e| {
-        let (grant, error) = (grant_type.as_str(), e.code.as_str());
-        tracing::info!(client_id = %client.id, grant_type = grant, error, "token refused");
-    })?;
+    .await?;
 
-    let response = issue_access_token(state, client.id.as_str(), grant_type, decision, now).await?;
-    let grant = grant_type.as_str();
-    tracing::info!(client_id = %client.id, grant_type = grant, outcome = "issued", "token issued");
+    if scopes.contains_str("openid") {
+        let key = state.live.keys().current.clone();
+        let claims = IdTokenClaims {
+            iss: state.config.issuer.clone(),
+            sub: user.id.clone(),
+            aud: client.id.to_string(),
+            exp: now + i64::from(client.access_token_lifetime),
+            iat: now,
+            auth_time: grant.auth_time,
+            nonce: grant.nonce.clone(),
+            at_hash: at_hash(&response.access_token, key.alg),
+            profile: UserClaims::for_scopes(&user, scopes),
+        };
+        let payload = serde_json::to_vec(&claims)
+            .map_err(|_| OAuthError::new(ErrorCode::ServerError, "ID token encoding failed"))?;
+        let signed = state.signer.sign_payload(key, "JWT", payload).await.map_err(|err| {
+            tracing::error!(error = %err, "ID token signing failed");
+            OAuthError::new(ErrorCode::ServerError, "signing failed")
+        })?;
+        response.id_token = Some(signed);
+    }
     Ok(response)
+}
+
+/// Revokes every token of a grant and forgets them in this instance's introspection cache;
+/// returns how many access tokens were revoked.
+pub(super) async fn revoke_family(
+    state: &AppState,
+    grant_id: &str,
+    now: i64,
+) -> Result<usize, ErrorReply> {
+    let jtis = state.store.revoke_grant(grant_id, now).await.map_err(storage)?;
+    for jti in &jtis {
+        state.introspection.invalidate(jti);
+    }
+    Ok(jtis.len())
+}
+
+fn storage(err: portcullis_core::store::StoreError) -> ErrorReply {
+    tracing::error!(error = %err, "storage failed at the token endpoint");
+    OAuthError::unavailable().into()
 }
 
 /// Signs an access token off the async executor, records it durably, and answers only when both
@@ -87,6 +288,7 @@ async fn issue_access_token(
     client_id: &str,
     grant_type: GrantType,
     decision: IssueDecision,
+    grant_id: Option<String>,
     now: i64,
 ) -> Result<TokenResponse, ErrorReply> {
     let claims = AccessTokenClaims {
@@ -107,7 +309,7 @@ async fn issue_access_token(
         grant_type,
         issued_at: now,
         expires_at: claims.exp,
-        grant_id: None,
+        grant_id,
     };
 
     let key = state.live.keys().current.clone();
@@ -124,5 +326,12 @@ async fn issue_access_token(
         OAuthError::new(ErrorCode::ServerError, "signing failed")
     })?;
 
-    Ok(TokenResponse { access_token, token_type: "Bearer", expires_in: decision.lifetime, scope })
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: decision.lifetime,
+        scope,
+        refresh_token: None,
+        id_token: None,
+    })
 }

@@ -5,6 +5,7 @@
 mod api_keys;
 mod clients;
 mod scopes;
+mod users;
 
 use portcullis_core::secret::SecretHasher;
 use portcullis_core::store::StoreError;
@@ -13,6 +14,7 @@ use portcullis_store::SqlStore;
 pub use api_keys::{CreatedApiKey, MAX_ROTATION_OVERLAP_HOURS, MAX_USAGE_DAYS};
 pub use clients::{CreatedClient, NewClient};
 pub use scopes::{ScopeFile, ScopeInput};
+pub use users::{hash_off_executor, verify_off_executor, NewUser};
 
 /// Why an operator action was refused. The message tells the operator what to do.
 #[derive(Debug, thiserror::Error)]

@@ -22,7 +22,10 @@ async fn f01_both_metadata_documents_agree_and_list_what_is_supported() {
     assert_eq!(doc["revocation_endpoint"], format!("{ISSUER}/oauth2/revoke"));
     assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
     assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
-    assert_eq!(doc["grant_types_supported"], serde_json::json!(["client_credentials"]));
+    assert_eq!(
+        doc["grant_types_supported"],
+        serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
+    );
     let algs: Vec<&str> = doc["id_token_signing_alg_values_supported"]
         .as_array()
         .unwrap()

@@ -5,6 +5,7 @@
 mod api_keys;
 mod api_keys_redis;
 mod boundary;
+mod browser;
 mod changes;
 mod discovery;
 mod introspection;
@@ -12,3 +13,4 @@ mod revocation;
 mod startup;
 mod support;
 mod token;
+mod user_flows;

@@ -9,6 +9,9 @@ use crate::keys::SigningAlgorithm;
 
 /// Paths of the endpoints, relative to the issuer.
 pub mod paths {
+    pub const AUTHORIZE: &str = "/oauth2/authorize";
+    pub const USERINFO: &str = "/oauth2/userinfo";
+    pub const END_SESSION: &str = "/oauth2/logout";
     pub const TOKEN: &str = "/oauth2/token";
     pub const JWKS: &str = "/oauth2/jwks";
     pub const INTROSPECT: &str = "/oauth2/introspect";
@@ -18,12 +21,18 @@ pub mod paths {
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerMetadata {
     pub issuer: String,
+    pub authorization_endpoint: String,
     pub token_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub end_session_endpoint: String,
     pub jwks_uri: String,
     pub introspection_endpoint: String,
     pub revocation_endpoint: String,
     pub grant_types_supported: Vec<&'static str>,
     pub response_types_supported: Vec<&'static str>,
+    pub response_modes_supported: Vec<&'static str>,
+    pub prompt_values_supported: Vec<&'static str>,
+    pub claims_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
@@ -49,14 +58,30 @@ pub fn metadata(
     token_methods.push(TokenAuthMethod::None.as_str());
     ServerMetadata {
         issuer: issuer.to_owned(),
+        authorization_endpoint: url(paths::AUTHORIZE),
         token_endpoint: url(paths::TOKEN),
+        userinfo_endpoint: url(paths::USERINFO),
+        end_session_endpoint: url(paths::END_SESSION),
         jwks_uri: url(paths::JWKS),
         introspection_endpoint: url(paths::INTROSPECT),
         revocation_endpoint: url(paths::REVOKE),
-        // Only what the token endpoint really serves today; the authorization_code and
-        // refresh_token grants are listed once their endpoints exist.
-        grant_types_supported: vec![GrantType::ClientCredentials.as_str()],
+        grant_types_supported: GrantType::ALL.iter().map(|g| g.as_str()).collect(),
         response_types_supported: vec!["code"],
+        response_modes_supported: vec!["query"],
+        prompt_values_supported: vec!["none", "login", "consent", "select_account"],
+        claims_supported: vec![
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "at_hash",
+            "name",
+            "preferred_username",
+            "email",
+        ],
         token_endpoint_auth_methods_supported: token_methods,
         introspection_endpoint_auth_methods_supported: secret_methods.clone(),
         revocation_endpoint_auth_methods_supported: secret_methods,

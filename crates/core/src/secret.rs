@@ -22,6 +22,7 @@ pub enum SecretKind {
     ClientSecret,
     RefreshToken,
     ApiKey,
+    AuthorizationCode,
 }
 
 impl SecretKind {
@@ -30,6 +31,7 @@ impl SecretKind {
             Self::ClientSecret => "pcs_",
             Self::RefreshToken => "pcrt_",
             Self::ApiKey => "pcak_",
+            Self::AuthorizationCode => "pcac_",
         }
     }
 }

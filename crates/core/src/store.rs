@@ -296,6 +296,11 @@ pub trait GrantStore {
         &self,
         token: &RefreshRecord,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The refresh token with this hash and whether it is live (neither rotated nor revoked).
+    fn find_refresh_token(
+        &self,
+        token_hash: &[u8],
+    ) -> impl Future<Output = StoreResult<Option<(RefreshRecord, bool)>>> + Send;
     /// Retires the presented token and inserts `successor` in one transaction, if and only if
     /// the presented token is live: a crash never leaves zero or two live tokens in a family.
     fn rotate_refresh_token(

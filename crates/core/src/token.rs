@@ -111,6 +111,36 @@ impl VerificationKeys {
     }
 }
 
+impl VerificationKeys {
+    /// The audience (client id) of an ID token we issued, checking its signature, `typ` and
+    /// issuer but not its expiry: RP-initiated logout accepts expired hints (RP-Initiated
+    /// Logout §2).
+    pub fn id_token_audience(&self, token: &str, issuer: &str) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Claims {
+            iss: String,
+            aud: String,
+        }
+        if token.len() > MAX_TOKEN_LEN {
+            return None;
+        }
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.typ.as_deref() != Some("JWT") {
+            return None;
+        }
+        let (alg, key) = self.keys.get(header.kid.as_deref()?)?;
+        if header.alg != alg.jsonwebtoken() {
+            return None;
+        }
+        let mut validation = jsonwebtoken::Validation::new(alg.jsonwebtoken());
+        validation.validate_aud = false;
+        validation.validate_exp = false;
+        validation.required_spec_claims.clear();
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &validation).ok()?.claims;
+        (claims.iss == issuer).then_some(claims.aud)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -119,6 +119,25 @@ impl GrantStore for SqlStore {
         tx.commit().await.map_err(map_err)
     }
 
+    async fn find_refresh_token(
+        &self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<(RefreshRecord, bool)>> {
+        let sql = format!(
+            "SELECT {REFRESH_COLUMNS}, rotated_at, revoked_at FROM refresh_tokens \
+             WHERE token_hash = $1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(token_hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let rotated: Option<i64> = row.try_get("rotated_at").map_err(map_err)?;
+        let revoked: Option<i64> = row.try_get("revoked_at").map_err(map_err)?;
+        Ok(Some((refresh_from_row(&row)?, rotated.is_none() && revoked.is_none())))
+    }
+
     async fn rotate_refresh_token(
         &self,
         presented_hash: &[u8],
