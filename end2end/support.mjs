@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const projectRoot = resolve(import.meta.dirname, '..');
+export const projectRoot = resolve(import.meta.dirname, '..');
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/portcullis/target');
 export const binary = process.env.PORTCULLIS_BIN ?? join(targetDir, 'debug/portcullis');
 
@@ -52,6 +52,8 @@ export async function startServer() {
   return {
     url,
     cli: (...args) => execFileSync(binary, args, { env, encoding: 'utf8' }),
+    /** Runs a CLI command with `input` on its standard input (passwords). */
+    cliWithInput: (input, ...args) => execFileSync(binary, args, { env, encoding: 'utf8', input }),
     log: () => log,
     stop: async () => {
       child.kill('SIGTERM');
@@ -69,6 +71,20 @@ export async function launchBrowser() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ],
   });
+}
+
+/** A one-page HTTP server standing in for the client application: it records every request. */
+export async function startApp() {
+  const { createServer: createHttpServer } = await import('node:http');
+  const port = await freePort();
+  const hits = [];
+  const server = createHttpServer((req, res) => {
+    hits.push(new URL(req.url, `http://127.0.0.1:${port}`));
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<!DOCTYPE html><title>App</title><p>back in the app</p>');
+  });
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  return { base: `http://127.0.0.1:${port}`, hits, stop: () => new Promise((r) => server.close(r)) };
 }
 
 export const screenshotDir = join(projectRoot, 'docs/screenshots');

@@ -121,7 +121,8 @@ pub async fn rotate_signing_key(
     Ok(kid)
 }
 
-/// Makes sure a current signing key exists, generating the first one on first start.
+/// Makes sure `alg` has a current signing key, generating one if not: on first start for the
+/// access-token algorithm, and when a client is registered for ID tokens of another algorithm.
 pub async fn ensure_signing_key(
     store: &SqlStore,
     master_key: &MasterKey,
@@ -129,9 +130,9 @@ pub async fn ensure_signing_key(
     max_lifetime: u32,
 ) -> anyhow::Result<()> {
     let keys = store.list_signing_keys().await?;
-    if keys.iter().all(|k| k.retired_at.is_some()) {
+    if !keys.iter().any(|k| k.alg == alg && k.retired_at.is_none()) {
         let kid = rotate_signing_key(store, master_key, alg, max_lifetime).await?;
-        tracing::info!(kid, alg = %alg, "generated the first signing key");
+        tracing::info!(kid, alg = %alg, "generated a signing key");
     }
     Ok(())
 }

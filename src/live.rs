@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use portcullis_core::api_key::ApiKey;
 use portcullis_core::client::{Client, ClientId};
-use portcullis_core::keys::{MasterKey, PublicJwk, SigningKey};
+use portcullis_core::keys::{MasterKey, PublicJwk, SigningAlgorithm, SigningKey};
 use portcullis_core::scope::ScopeRegistry;
 use portcullis_core::store::{
     ApiKeyStore, Change, ChangeFeed, ClientStore, KeyStore, ScopeStore, StoreResult,
@@ -22,13 +22,18 @@ use crate::introspection_cache::IntrospectionCache;
 /// How often the change feed is read. Well under the one-second promise.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
-/// The signing material in use: one current key, plus every published key for verification.
+/// The signing material in use: at most one current key per algorithm, plus every published key
+/// for verification.
 pub struct KeyRing {
+    /// Signs access tokens: the current key of `PORTCULLIS_SIGNING_ALG`.
     pub current: Arc<SigningKey>,
+    /// Signs ID tokens, chosen by the client's registered algorithm.
+    pub by_alg: HashMap<SigningAlgorithm, Arc<SigningKey>>,
     pub verification: VerificationKeys,
     /// The JWKS document, rendered once per change.
     pub jwks_json: String,
-    pub algorithms: Vec<portcullis_core::keys::SigningAlgorithm>,
+    /// Algorithms with a current key, in a stable order (what discovery advertises).
+    pub algorithms: Vec<SigningAlgorithm>,
 }
 
 /// Shared in-memory state. Readers take a cheap snapshot (`Arc` clone) under a read lock.
@@ -36,6 +41,7 @@ pub struct Live {
     clients: RwLock<Arc<HashMap<ClientId, Arc<Client>>>>,
     registry: RwLock<Arc<ScopeRegistry>>,
     keys: RwLock<Arc<KeyRing>>,
+    access_token_alg: SigningAlgorithm,
     /// Updated in place (not swapped whole): there may be many keys and a change touches one.
     api_keys: RwLock<ApiKeyIndex>,
 }
@@ -62,11 +68,17 @@ impl ApiKeyIndex {
 }
 
 impl Live {
-    pub async fn load(store: &SqlStore, master_key: &MasterKey) -> anyhow::Result<Self> {
+    /// Loads everything; access tokens are signed with the current key of `access_token_alg`.
+    pub async fn load(
+        store: &SqlStore,
+        master_key: &MasterKey,
+        access_token_alg: SigningAlgorithm,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             clients: RwLock::new(Arc::new(load_clients(store).await?)),
             registry: RwLock::new(Arc::new(load_registry(store).await?)),
-            keys: RwLock::new(Arc::new(load_keys(store, master_key).await?)),
+            keys: RwLock::new(Arc::new(load_keys(store, master_key, access_token_alg).await?)),
+            access_token_alg,
             api_keys: RwLock::new(load_api_keys(store).await?),
         })
     }
@@ -112,7 +124,8 @@ impl Live {
             *write(&self.registry) = Arc::new(load_registry(store).await?);
         }
         if reload_keys {
-            *write(&self.keys) = Arc::new(load_keys(store, master_key).await?);
+            let keys = load_keys(store, master_key, self.access_token_alg).await?;
+            *write(&self.keys) = Arc::new(keys);
         }
         Ok(())
     }
@@ -166,15 +179,27 @@ async fn load_registry(store: &SqlStore) -> anyhow::Result<ScopeRegistry> {
     Ok(ScopeRegistry::new(store.list_scopes().await?)?)
 }
 
-async fn load_keys(store: &SqlStore, master_key: &MasterKey) -> anyhow::Result<KeyRing> {
+async fn load_keys(
+    store: &SqlStore,
+    master_key: &MasterKey,
+    access_token_alg: SigningAlgorithm,
+) -> anyhow::Result<KeyRing> {
     let now = unix_now();
     let stored = store.list_signing_keys().await?;
-    let current = stored.iter().rev().find(|k| k.retired_at.is_none()).ok_or_else(|| {
-        anyhow::anyhow!("no current signing key: run `portcullis keys rotate` or start the server")
-    })?;
 
-    let private = master_key.open(&current.kid, &current.sealed_private_key)?;
-    let signer = SigningKey::from_der(current.kid.clone(), current.alg, &private)?;
+    // The newest unretired key of each algorithm; the store retires older ones at rotation.
+    let mut by_alg = HashMap::new();
+    for key in stored.iter().filter(|k| k.retired_at.is_none()) {
+        let private = master_key.open(&key.kid, &key.sealed_private_key)?;
+        let signer = SigningKey::from_der(key.kid.clone(), key.alg, &private)?;
+        by_alg.insert(key.alg, Arc::new(signer));
+    }
+    let current = by_alg.get(&access_token_alg).cloned().ok_or_else(|| {
+        anyhow::anyhow!(
+            "no current {access_token_alg} signing key (PORTCULLIS_SIGNING_ALG): run \
+             `portcullis keys rotate --alg {access_token_alg}` or start the server"
+        )
+    })?;
 
     let mut published = Vec::new();
     for key in &stored {
@@ -187,9 +212,9 @@ async fn load_keys(store: &SqlStore, master_key: &MasterKey) -> anyhow::Result<K
     let verification = VerificationKeys::new(&published)?;
     let jwks: Vec<&PublicJwk> = published.iter().map(|(_, jwk)| jwk).collect();
     let jwks_json = serde_json::to_string(&serde_json::json!({ "keys": jwks }))?;
-    let mut algorithms: Vec<_> = published.iter().map(|(alg, _)| *alg).collect();
-    algorithms.dedup();
-    Ok(KeyRing { current: Arc::new(signer), verification, jwks_json, algorithms })
+    let mut algorithms: Vec<_> = by_alg.keys().copied().collect();
+    algorithms.sort_by_key(|alg| alg.as_str());
+    Ok(KeyRing { current, by_alg, verification, jwks_json, algorithms })
 }
 
 /// Follows the change feed until the process ends. Errors are logged and retried: a database

@@ -32,13 +32,14 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
 
     // Read the feed position before loading, so nothing changed in between is missed.
     let last_change = store.latest_change_id().await?;
-    let live = Arc::new(Live::load(&store, &opened.master_key).await?);
+    let live = Arc::new(Live::load(&store, &opened.master_key, config.signing_alg).await?);
     let introspection = Arc::new(IntrospectionCache::default());
     let hasher = opened.master_key.secret_hasher();
+    let master_key = Arc::new(opened.master_key);
     tokio::spawn(follow_changes(
         live.clone(),
         store.clone(),
-        Arc::new(opened.master_key),
+        master_key.clone(),
         introspection.clone(),
         last_change,
     ));
@@ -78,6 +79,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         store,
         live,
         hasher,
+        master_key,
         introspection,
         leptos_options,
         config: Arc::new(config),

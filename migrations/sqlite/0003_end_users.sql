@@ -83,3 +83,5 @@ CREATE TABLE consent_records (
 );
 
 ALTER TABLE clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]';
+-- How the client's ID tokens are signed; NULL for clients that may not request openid.
+ALTER TABLE clients ADD COLUMN id_token_signing_alg TEXT;

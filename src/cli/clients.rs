@@ -4,6 +4,7 @@ use clap::{Args, Subcommand};
 use portcullis_core::client::{
     parse_wire_list, Client, ClientPermission, ClientStatus, ClientType, TokenAuthMethod,
 };
+use portcullis_core::keys::SigningAlgorithm;
 use portcullis_core::lifetime::{LifetimePolicy, WeeklyWindow};
 use portcullis_core::scope::ScopeSet;
 use serde_json::json;
@@ -71,6 +72,10 @@ pub struct CreateArgs {
     /// Comma-separated URIs RP-initiated logout may return to (optional).
     #[arg(long, default_value = "")]
     post_logout_redirect_uris: String,
+    /// How ID tokens are signed: ES256, RS256 or EdDSA. Required when the scopes include
+    /// openid; a key of that algorithm is generated if there is none.
+    #[arg(long)]
+    id_token_signing_alg: Option<SigningAlgorithm>,
     /// client_secret_basic or client_secret_post (confidential), none (public).
     #[arg(long)]
     token_auth_method: TokenAuthMethod,
@@ -115,6 +120,7 @@ impl CreateArgs {
             redirect_uris: split_list(&self.redirect_uris),
             post_logout_redirect_uris: split_list(&self.post_logout_redirect_uris),
             auth_method: self.token_auth_method,
+            id_token_signing_alg: self.id_token_signing_alg,
             access_token_lifetime: self.access_token_lifetime,
             refresh_token_lifetime: self.refresh_token_lifetime,
             lifetime_policy,
@@ -217,6 +223,12 @@ fn print_client(client: &Client) {
     println!("scopes: {}", client.allowed_scopes.to_wire());
     for uri in &client.redirect_uris {
         println!("redirect uri: {}", uri.as_str());
+    }
+    for uri in &client.post_logout_redirect_uris {
+        println!("post-logout redirect uri: {}", uri.as_str());
+    }
+    if let Some(alg) = client.id_token_signing_alg {
+        println!("ID tokens signed with: {alg}");
     }
     println!(
         "lifetimes: access {}s, refresh {}s",

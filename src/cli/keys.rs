@@ -9,8 +9,10 @@ use crate::config::{RawSettings, StorageConfig};
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Generate a new signing key and make it current. The previous key stays in the JWKS until
-    /// every token it signed has expired (PORTCULLIS_MAX_ACCESS_TOKEN_LIFETIME).
+    /// Generate a new signing key and make it the current key of its algorithm. The previous key
+    /// of that algorithm stays in the JWKS until every token it signed has expired
+    /// (PORTCULLIS_MAX_ACCESS_TOKEN_LIFETIME). Access tokens are signed with the current key of
+    /// PORTCULLIS_SIGNING_ALG; ID tokens with the current key of the client's algorithm.
     Rotate {
         /// ES256, RS256 or EdDSA.
         #[arg(long)]

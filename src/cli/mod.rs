@@ -66,6 +66,7 @@ async fn operator(raw: &RawSettings) -> anyhow::Result<Operator> {
     let opened = bootstrap::open(&storage).await?;
     Ok(Operator {
         hasher: opened.master_key.secret_hasher(),
+        master_key: std::sync::Arc::new(opened.master_key),
         store: opened.store,
         max_access_token_lifetime: storage.max_access_token_lifetime,
     })

@@ -26,6 +26,7 @@ use leptos::prelude::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use portcullis_app::{shell, App};
 use portcullis_core::discovery::paths;
+use portcullis_core::keys::MasterKey;
 use portcullis_core::secret::SecretHasher;
 use portcullis_store::{GroupCommit, SqlStore};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub signer: Signer,
     pub live: Arc<Live>,
     pub hasher: SecretHasher,
+    /// Opens sealed signing keys; the operator service needs it to add one.
+    pub master_key: Arc<MasterKey>,
     pub introspection: Arc<IntrospectionCache>,
     pub throttles: Arc<Throttles>,
     pub rate_limiter: Arc<RateLimiter>,
@@ -69,6 +72,7 @@ impl AppState {
         Operator {
             store: self.store.clone(),
             hasher: self.hasher.clone(),
+            master_key: self.master_key.clone(),
             max_access_token_lifetime: self.config.storage.max_access_token_lifetime,
         }
     }

@@ -239,7 +239,18 @@ async fn issue_user_tokens(
     .await?;
 
     if scopes.contains_str("openid") {
-        let key = state.live.keys().current.clone();
+        // Registration guarantees an algorithm and a key for clients allowed `openid`; should
+        // either be missing, no ID token is better than one the client cannot verify.
+        let key = client
+            .id_token_signing_alg
+            .and_then(|alg| state.live.keys().by_alg.get(&alg).cloned())
+            .ok_or_else(|| {
+                tracing::error!(client_id = %client.id, "no ID token signing key for the client");
+                OAuthError::new(
+                    ErrorCode::ServerError,
+                    "no signing key for this client's ID tokens",
+                )
+            })?;
         let claims = IdTokenClaims {
             iss: state.config.issuer.clone(),
             sub: user.id.clone(),

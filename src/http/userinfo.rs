@@ -37,7 +37,7 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
     };
-    if !record.is_some_and(|r| r.revoked_at.is_none()) {
+    if record.is_none_or(|r| r.revoked_at.is_some()) {
         return bearer_error(StatusCode::UNAUTHORIZED, Some("invalid_token"));
     }
     let scopes = ScopeSet::parse_list(&claims.scope).unwrap_or_default();

@@ -35,6 +35,18 @@ impl Operator {
             .then(|| Secret::generate(SecretKind::ClientSecret));
         let hash = secret.as_ref().map(|s| self.hasher.hash(s.expose()));
         let client = validated.into_client(ClientId::generate(), status, hash, unix_now());
+        // The client's ID tokens need a current key of its algorithm before it can sign in
+        // anyone; generating it is what registering that algorithm asks for.
+        if let Some(alg) = client.id_token_signing_alg {
+            crate::bootstrap::ensure_signing_key(
+                &self.store,
+                &self.master_key,
+                alg,
+                self.max_access_token_lifetime,
+            )
+            .await
+            .map_err(|e| ServiceError::Invalid(format!("cannot add a {alg} signing key: {e}")))?;
+        }
         self.store.insert_client(&client).await?;
         Ok(CreatedClient { client, secret })
     }

@@ -7,6 +7,9 @@ mod clients;
 mod scopes;
 mod users;
 
+use std::sync::Arc;
+
+use portcullis_core::keys::MasterKey;
 use portcullis_core::secret::SecretHasher;
 use portcullis_core::store::StoreError;
 use portcullis_store::SqlStore;
@@ -33,6 +36,9 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 pub struct Operator {
     pub store: SqlStore,
     pub hasher: SecretHasher,
+    /// Seals signing keys the service generates (a client registered for ID tokens of an
+    /// algorithm that has no key yet).
+    pub master_key: Arc<MasterKey>,
     /// Server cap on access-token lifetimes, also the bound for client registrations.
     pub max_access_token_lifetime: u32,
 }

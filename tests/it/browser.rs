@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use portcullis::service::NewUser;
 use portcullis_core::client::{parse_wire_list, ClientStatus, ClientType, TokenAuthMethod};
+use portcullis_core::keys::SigningAlgorithm;
 use portcullis_core::scope::ScopeSet;
 use ring::digest;
 
@@ -208,6 +209,12 @@ async fn user_client(
         redirect_uris: vec![redirect.to_owned()],
         post_logout_redirect_uris: vec![LOGOUT_REDIRECT.to_owned()],
         auth_method: method,
+        // The confidential web app asks for RS256 (what most OIDC libraries expect); the
+        // server's own key is ES256, so registering it makes Portcullis add an RS256 key.
+        id_token_signing_alg: Some(match client_type {
+            ClientType::Confidential => SigningAlgorithm::RS256,
+            ClientType::Public => SigningAlgorithm::ES256,
+        }),
         access_token_lifetime: 600,
         refresh_token_lifetime: 3600,
         lifetime_policy: None,

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::support::{within, TestClient, TestServer};
 
@@ -105,7 +105,9 @@ async fn f15_a_key_rotated_by_the_cli_is_published_and_used_and_the_old_key_stay
     let old_token = server.access_token(&client, "quote:read").await;
     let old_kid = server.state.live.keys().current.kid.clone();
 
-    cli(&server, &["keys", "rotate", "--alg", "RS256"]);
+    // Access tokens are signed with the PORTCULLIS_SIGNING_ALG key (ES256 here): rotating that
+    // algorithm replaces it.
+    cli(&server, &["keys", "rotate", "--alg", "ES256"]);
     within(ONE_SECOND, || async { server.state.live.keys().current.kid != old_kid }).await;
 
     let jwks: Value = server.get("/oauth2/jwks").await.json();
@@ -116,10 +118,20 @@ async fn f15_a_key_rotated_by_the_cli_is_published_and_used_and_the_old_key_stay
 
     let new_token = server.access_token(&client, "quote:read").await;
     let header = jsonwebtoken::decode_header(&new_token).unwrap();
-    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
     assert_ne!(header.kid.as_deref(), Some(old_kid.as_str()));
     assert_eq!(server.introspect(&client, &old_token).await.json()["active"], true);
     assert_eq!(server.introspect(&client, &new_token).await.json()["active"], true);
+
+    // A key of another algorithm (for ID tokens) is published but does not take over.
+    let access_kid = server.state.live.keys().current.kid.clone();
+    cli(&server, &["keys", "rotate", "--alg", "RS256"]);
+    within(ONE_SECOND, || async { server.state.live.keys().algorithms.len() == 2 }).await;
+    assert_eq!(server.state.live.keys().current.kid, access_kid);
+    let jwks: Value = server.get("/oauth2/jwks").await.json();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 3);
+    let discovery: Value = server.get("/.well-known/openid-configuration").await.json();
+    assert_eq!(discovery["id_token_signing_alg_values_supported"], json!(["ES256", "RS256"]));
 }
 
 #[tokio::test]

@@ -94,11 +94,7 @@ impl TestServer {
         let raw = RawSettings::from_pairs(env.clone()).expect("settings");
         let config = ServerConfig::from_raw(&raw).expect("config");
         let state = portcullis::server::build_state(config).await.expect("state");
-        let operator = Operator {
-            store: state.store.clone(),
-            hasher: state.hasher.clone(),
-            max_access_token_lifetime: 7200,
-        };
+        let operator = state.operator();
         Self { app: router(state.clone()), state, operator, db, env }
     }
 
@@ -193,6 +189,7 @@ impl TestServer {
             allowed_scopes: ScopeSet::parse_list(scopes).unwrap(),
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
+            id_token_signing_alg: None,
             auth_method: method,
             access_token_lifetime: 900,
             refresh_token_lifetime: 3600,

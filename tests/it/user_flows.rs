@@ -72,6 +72,9 @@ async fn the_whole_flow_code_tokens_userinfo_refresh_logout() {
     assert_eq!(body["scope"], "email openid profile");
     let (header, id) = claims_of(body["id_token"].as_str().unwrap());
     assert_eq!(header["typ"], "JWT");
+    assert_eq!(header["alg"], "RS256", "the client's registered algorithm");
+    let (access_header, _) = claims_of(&access);
+    assert_eq!(access_header["alg"], "ES256", "access tokens keep the server's algorithm");
     assert_eq!(
         (id["iss"].as_str(), id["aud"].as_str()),
         (Some(ISSUER), Some(flow.web.id.as_str()))

@@ -31,10 +31,13 @@ impl AuthorizeParams {
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
         let mut params = Self::default();
         for (name, value) in pairs {
-            if params.values.contains_key(&name) {
-                params.repeated.insert(name);
-            } else {
-                params.values.insert(name, value);
+            match params.values.entry(name) {
+                std::collections::btree_map::Entry::Occupied(seen) => {
+                    params.repeated.insert(seen.key().clone());
+                }
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
             }
         }
         params
@@ -177,7 +180,7 @@ pub fn validate(
     if nonce.is_some_and(|n| n.len() > MAX_NONCE_LEN) {
         return Err(invalid("nonce is longer than 512 characters"));
     }
-    let prompt = parse_prompt(params.get("prompt")).map_err(|e| redirect(e))?;
+    let prompt = parse_prompt(params.get("prompt")).map_err(redirect)?;
     let max_age = match params.get("max_age") {
         None => None,
         Some(text) if text.bytes().all(|b| b.is_ascii_digit()) && text.len() <= 10 => {
@@ -301,6 +304,7 @@ mod tests {
             allowed_scopes: ScopeSet::parse_list("openid profile email api.read").unwrap(),
             redirect_uris: uris.iter().map(|u| u.to_string()).collect(),
             post_logout_redirect_uris: vec![],
+            id_token_signing_alg: None,
             auth_method: TokenAuthMethod::ClientSecretBasic,
             access_token_lifetime: 600,
             refresh_token_lifetime: 3600,

@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::keys::SigningAlgorithm;
 use crate::lifetime::LifetimePolicy;
 use crate::redirect_uri::{RedirectUri, RedirectUriError};
 use crate::scope::{ScopeRegistry, ScopeSet};
@@ -152,6 +153,9 @@ pub struct Client {
     /// Logout §3); empty means nowhere.
     pub post_logout_redirect_uris: Vec<RedirectUri>,
     pub auth_method: TokenAuthMethod,
+    /// How the client's ID tokens are signed (`id_token_signed_response_alg`, OpenID Connect
+    /// Dynamic Client Registration §2). Set exactly when the client may receive `openid`.
+    pub id_token_signing_alg: Option<SigningAlgorithm>,
     pub access_token_lifetime: u32,
     pub refresh_token_lifetime: u32,
     pub lifetime_policy: Option<LifetimePolicy>,
@@ -202,6 +206,7 @@ pub struct ClientRegistration {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub auth_method: TokenAuthMethod,
+    pub id_token_signing_alg: Option<SigningAlgorithm>,
     pub access_token_lifetime: i64,
     pub refresh_token_lifetime: i64,
     pub lifetime_policy: Option<LifetimePolicy>,
@@ -238,6 +243,13 @@ pub enum RegistrationError {
     UnusedRedirectUri,
     #[error(transparent)]
     RedirectUri(#[from] RedirectUriError),
+    #[error(
+        "clients allowed the openid scope receive ID tokens: choose how they are signed with \
+         --id-token-signing-alg (ES256, RS256 or EdDSA)"
+    )]
+    NoIdTokenAlg,
+    #[error("an ID token algorithm only applies to clients allowed the openid scope")]
+    UnusedIdTokenAlg,
     #[error("access token lifetime must be between 1 and {max} seconds, got {got}")]
     AccessLifetime { got: i64, max: u32 },
     #[error(
@@ -310,6 +322,13 @@ impl ClientRegistration {
             return Err(RegistrationError::UnusedRedirectUri);
         }
 
+        // No assumed RS256 (the registration spec's default): the operator chooses.
+        match (self.allowed_scopes.contains_str("openid"), self.id_token_signing_alg) {
+            (true, None) => return Err(RegistrationError::NoIdTokenAlg),
+            (false, Some(_)) => return Err(RegistrationError::UnusedIdTokenAlg),
+            _ => {}
+        }
+
         let access = self.access_token_lifetime;
         if access < 1 || access > i64::from(server_max_access) {
             return Err(RegistrationError::AccessLifetime { got: access, max: server_max_access });
@@ -333,6 +352,7 @@ impl ClientRegistration {
             redirect_uris,
             post_logout_redirect_uris,
             auth_method: self.auth_method,
+            id_token_signing_alg: self.id_token_signing_alg,
             access_token_lifetime: access as u32,
             refresh_token_lifetime: refresh as u32,
             lifetime_policy: self.lifetime_policy,
@@ -350,6 +370,7 @@ pub struct ValidatedRegistration {
     pub redirect_uris: Vec<RedirectUri>,
     pub post_logout_redirect_uris: Vec<RedirectUri>,
     pub auth_method: TokenAuthMethod,
+    pub id_token_signing_alg: Option<SigningAlgorithm>,
     pub access_token_lifetime: u32,
     pub refresh_token_lifetime: u32,
     pub lifetime_policy: Option<LifetimePolicy>,
@@ -373,6 +394,7 @@ impl ValidatedRegistration {
             redirect_uris: self.redirect_uris,
             post_logout_redirect_uris: self.post_logout_redirect_uris,
             auth_method: self.auth_method,
+            id_token_signing_alg: self.id_token_signing_alg,
             access_token_lifetime: self.access_token_lifetime,
             refresh_token_lifetime: self.refresh_token_lifetime,
             lifetime_policy: self.lifetime_policy,
@@ -416,6 +438,7 @@ mod tests {
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
             auth_method: TokenAuthMethod::ClientSecretBasic,
+            id_token_signing_alg: None,
             access_token_lifetime: 600,
             refresh_token_lifetime: 3600,
             lifetime_policy: None,
@@ -440,6 +463,34 @@ mod tests {
         assert_eq!(
             reg.validate(&registry(), 86_400).unwrap_err(),
             RegistrationError::NoRedirectUri
+        );
+    }
+
+    #[test]
+    fn openid_clients_choose_their_id_token_algorithm() {
+        let web = || ClientRegistration {
+            grant_types: parse_wire_list("authorization_code").unwrap(),
+            allowed_scopes: ScopeSet::parse_list("openid api.read").unwrap(),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            ..service_client()
+        };
+        assert_eq!(
+            web().validate(&registry(), 86_400).unwrap_err(),
+            RegistrationError::NoIdTokenAlg
+        );
+        let chosen =
+            ClientRegistration { id_token_signing_alg: Some(SigningAlgorithm::RS256), ..web() };
+        assert_eq!(
+            chosen.validate(&registry(), 86_400).unwrap().id_token_signing_alg,
+            Some(SigningAlgorithm::RS256)
+        );
+        let unused = ClientRegistration {
+            id_token_signing_alg: Some(SigningAlgorithm::ES256),
+            ..service_client()
+        };
+        assert_eq!(
+            unused.validate(&registry(), 86_400).unwrap_err(),
+            RegistrationError::UnusedIdTokenAlg
         );
     }
 

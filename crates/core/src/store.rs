@@ -79,8 +79,8 @@ pub struct StoredSigningKey {
 
 pub trait KeyStore {
     fn list_signing_keys(&self) -> impl Future<Output = StoreResult<Vec<StoredSigningKey>>> + Send;
-    /// Adds `new_key` as the signing key and retires the current one in one transaction, so
-    /// there is always exactly one current key. `publish_until` is how long the retired key
+    /// Adds `new_key` as the current key of its algorithm and retires that algorithm's previous
+    /// key in one transaction, so each algorithm has at most one current key. `publish_until` is how long the retired key
     /// stays in the JWKS (the longest lifetime a token it signed can have).
     fn rotate_signing_key(
         &self,

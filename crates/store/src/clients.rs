@@ -5,6 +5,7 @@ use std::str::FromStr;
 use portcullis_core::client::{
     parse_wire_list, Client, ClientId, ClientPermission, ClientStatus, ClientType, TokenAuthMethod,
 };
+use portcullis_core::keys::SigningAlgorithm;
 use portcullis_core::redirect_uri::RedirectUri;
 use portcullis_core::scope::ScopeSet;
 use portcullis_core::store::{ClientStore, StoreResult};
@@ -18,7 +19,8 @@ type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q
 
 const CLIENT_COLUMNS: &str = "id, name, client_type, grant_types, allowed_scopes, redirect_uris, \
     auth_method, access_token_lifetime, refresh_token_lifetime, lifetime_policy, status, \
-    permissions, secret_hash, created_at, updated_at, post_logout_redirect_uris";
+    permissions, secret_hash, created_at, updated_at, post_logout_redirect_uris, \
+    id_token_signing_alg";
 
 fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
     let text = |col: &str| row.try_get::<String, _>(col).map_err(map_err);
@@ -47,6 +49,12 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
         redirect_uris,
         post_logout_redirect_uris,
         auth_method: TokenAuthMethod::from_str(&text("auth_method")?).map_err(corrupt)?,
+        id_token_signing_alg: row
+            .try_get::<Option<String>, _>("id_token_signing_alg")
+            .map_err(map_err)?
+            .map(|alg| SigningAlgorithm::from_str(&alg))
+            .transpose()
+            .map_err(corrupt)?,
         access_token_lifetime: lifetime("access_token_lifetime")?,
         refresh_token_lifetime: lifetime("refresh_token_lifetime")?,
         lifetime_policy,
@@ -109,7 +117,7 @@ impl ClientStore for SqlStore {
             .map_err(corrupt)?;
         let sql = format!(
             "INSERT INTO clients ({CLIENT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         );
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query(&sql)
@@ -129,6 +137,7 @@ impl ClientStore for SqlStore {
             .bind(client.created_at)
             .bind(client.updated_at)
             .bind(serde_json::to_string(&post_logout).map_err(corrupt)?)
+            .bind(client.id_token_signing_alg.map(|alg| alg.as_str()))
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;

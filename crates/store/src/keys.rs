@@ -44,10 +44,12 @@ impl KeyStore for SqlStore {
         let now = new_key.created_at;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query(
-            "UPDATE signing_keys SET retired_at = $1, publish_until = $2 WHERE retired_at IS NULL",
+            "UPDATE signing_keys SET retired_at = $1, publish_until = $2 \
+             WHERE retired_at IS NULL AND alg = $3",
         )
         .bind(now)
         .bind(publish_until)
+        .bind(new_key.alg.as_str())
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;

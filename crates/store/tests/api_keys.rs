@@ -29,6 +29,7 @@ async fn store_with_client() -> (SqlStore, TestDatabase) {
         allowed_scopes: ScopeSet::parse_list("quote:read").unwrap(),
         redirect_uris: vec![],
         post_logout_redirect_uris: vec![],
+        id_token_signing_alg: None,
         auth_method: TokenAuthMethod::ClientSecretBasic,
         access_token_lifetime: 600,
         refresh_token_lifetime: 3600,

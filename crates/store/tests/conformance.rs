@@ -45,6 +45,7 @@ fn client(id: &str) -> Client {
         allowed_scopes: ScopeSet::parse_list("quote:read quote:write").unwrap(),
         redirect_uris: vec![RedirectUri::parse("https://c1.example/cb").unwrap()],
         post_logout_redirect_uris: vec![],
+        id_token_signing_alg: None,
         auth_method: TokenAuthMethod::ClientSecretBasic,
         access_token_lifetime: 600,
         refresh_token_lifetime: 86_400,
@@ -151,11 +152,11 @@ async fn public_clients_never_get_a_secret_hash() {
 }
 
 #[tokio::test]
-async fn key_rotation_keeps_exactly_one_current_key() {
+async fn key_rotation_keeps_one_current_key_per_algorithm() {
     let (store, _db) = store().await;
     let key = |kid: &str, at| StoredSigningKey {
         kid: kid.into(),
-        alg: SigningAlgorithm::ES256,
+        alg: if kid.starts_with('r') { SigningAlgorithm::RS256 } else { SigningAlgorithm::ES256 },
         public_jwk: "{}".into(),
         sealed_private_key: vec![0; 40],
         created_at: at,
@@ -163,11 +164,15 @@ async fn key_rotation_keeps_exactly_one_current_key() {
         publish_until: None,
     };
     store.rotate_signing_key(&key("k1", 100), 0).await.unwrap();
+    store.rotate_signing_key(&key("r1", 150), 0).await.unwrap();
     store.rotate_signing_key(&key("k2", 200), 5_000).await.unwrap();
     let keys = store.list_signing_keys().await.unwrap();
-    assert_eq!(keys.len(), 2);
-    assert_eq!((keys[0].retired_at, keys[0].publish_until), (Some(200), Some(5_000)));
-    assert_eq!(keys[1].retired_at, None);
+    assert_eq!(keys.len(), 3);
+    let by_kid = |kid: &str| keys.iter().find(|k| k.kid == kid).unwrap();
+    assert_eq!((by_kid("k1").retired_at, by_kid("k1").publish_until), (Some(200), Some(5_000)));
+    assert_eq!(by_kid("k2").retired_at, None);
+    // Rotating ES256 leaves the RS256 key current.
+    assert_eq!(by_kid("r1").retired_at, None);
 }
 
 #[tokio::test]

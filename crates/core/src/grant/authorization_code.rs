@@ -100,6 +100,7 @@ mod tests {
             allowed_scopes: ScopeSet::parse_list("openid profile email").unwrap(),
             redirect_uris: vec!["https://c1.example/cb".into()],
             post_logout_redirect_uris: vec![],
+            id_token_signing_alg: None,
             auth_method: TokenAuthMethod::ClientSecretBasic,
             access_token_lifetime: 600,
             refresh_token_lifetime: 3600,
