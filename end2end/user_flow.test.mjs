@@ -71,8 +71,13 @@ test('sign in, consent, code, tokens, userinfo, refresh, logout', async () => {
   const page = await context.newPage();
   const verifier = b64url(randomBytes(32));
 
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+
   await page.goto(authorizeUrl('state-1', verifier));
   assert.match(page.url(), /\/login$/);
+  // Served as a plain form, then hydrated by the wasm bundle (the last test runs without it).
+  await page.locator('main[data-interactive=true]').waitFor({ timeout: 15_000 });
   assert.match(await page.textContent('main'), /to continue to Quote Portal/);
   await shot(page, 'login.png');
   await page.fill('input[name=username]', 'alice');
@@ -82,6 +87,7 @@ test('sign in, consent, code, tokens, userinfo, refresh, logout', async () => {
   assert.match(page.url(), /\/consent$/);
   const consentText = await page.textContent('main');
   assert.match(consentText, /Quote Portal wants access to your account/);
+  await page.locator('main[data-interactive=true]').waitFor({ timeout: 15_000 });
   assert.match(consentText, /quote:write/);
   assert.match(consentText, /Includes:/, 'what each scope includes is shown');
   await shot(page, 'consent.png');
@@ -129,6 +135,7 @@ test('sign in, consent, code, tokens, userinfo, refresh, logout', async () => {
   // Signed out: the next authorization asks for a sign-in again.
   await page.goto(authorizeUrl('state-2', verifier));
   assert.match(page.url(), /\/login$/);
+  assert.deepEqual(errors, [], 'hydration raised no errors');
   await context.close();
 });
 
@@ -179,6 +186,7 @@ test('the pages work with JavaScript disabled', async () => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   await page.goto(authorizeUrl('s-nojs', b64url(randomBytes(32)), 'openid'));
+  assert.equal(await page.getAttribute('main', 'data-interactive'), 'false', 'no hydration');
   await page.fill('input[name=username]', 'dave');
   await page.fill('input[name=password]', 'correct horse battery staple');
   await page.click('button[type=submit]');

@@ -1,11 +1,44 @@
 //! The end-user pages: sign-in, consent, account and messages. Each is a plain HTML form that
-//! posts to the server, so it works with no JavaScript at all; the server renders them with
-//! the data it passes in as props.
+//! posts to the server, so it works with no JavaScript at all. The server renders a [`Page`]
+//! and embeds it as JSON; when the wasm bundle loads, [`hydrate_page`] reads it back and
+//! hydrates the same view, which then guards its forms against double submission.
 
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Id of the `<script type="application/json">` that carries the page's props to the browser.
+const PAGE_DATA_ID: &str = "portcullis-page";
+
+/// Every end-user page with the data it shows. Serialised into the document so the browser
+/// hydrates exactly what the server rendered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "page", rename_all = "snake_case")]
+pub enum Page {
+    Login { client_name: Option<String>, csrf: String, error: Option<String>, username: String },
+    Consent { client_name: String, username: String, scopes: Vec<ScopeLine>, csrf: String },
+    Account { username: String, consents: Vec<ConsentLine>, csrf: String },
+    Message { title: String, message: String },
+}
+
+impl Page {
+    pub fn view(self) -> AnyView {
+        match self {
+            Page::Login { client_name, csrf, error, username } => {
+                view! { <LoginPage client_name csrf error username/> }.into_any()
+            }
+            Page::Consent { client_name, username, scopes, csrf } => {
+                view! { <ConsentPage client_name username scopes csrf/> }.into_any()
+            }
+            Page::Account { username, consents, csrf } => {
+                view! { <AccountPage username consents csrf/> }.into_any()
+            }
+            Page::Message { title, message } => view! { <MessagePage title message/> }.into_any(),
+        }
+    }
+}
 
 /// One scope as the consent page shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeLine {
     pub name: String,
     pub description: String,
@@ -14,7 +47,7 @@ pub struct ScopeLine {
 }
 
 /// One remembered consent on the account page.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentLine {
     pub client_id: String,
     pub client_name: String,
@@ -23,8 +56,14 @@ pub struct ConsentLine {
 
 #[component]
 fn Card(title: String, children: Children) -> impl IntoView {
+    // True once hydrated: the browser tests wait for it, as they do on the landing page.
+    let (interactive, set_interactive) = signal(false);
+    Effect::new(move |_| set_interactive.set(true));
     view! {
-        <main class="mx-auto mt-16 max-w-md rounded-xl bg-white p-8 shadow">
+        <main
+            class="mx-auto mt-16 max-w-md rounded-xl bg-white p-8 shadow"
+            data-interactive=move || interactive.get().to_string()
+        >
             <p class="text-sm font-semibold uppercase tracking-wider text-indigo-700">"Portcullis"</p>
             <h1 class="mt-2 text-2xl font-bold">{title}</h1>
             {children()}
@@ -46,7 +85,7 @@ pub fn LoginPage(
             {error.map(|e| view! {
                 <p class="mt-4 rounded bg-red-50 p-3 text-sm text-red-800" role="alert">{e}</p>
             })}
-            <form method="post" action="/login" class="mt-6 space-y-4">
+            <form method="post" action="/login" class="mt-6 space-y-4" on:submit=once_only()>
                 <input type="hidden" name="csrf" value=csrf/>
                 <label class="block">
                     <span class="text-sm font-medium">"Username"</span>
@@ -90,7 +129,7 @@ pub fn ConsentPage(
                     </li>
                 }).collect_view()}
             </ul>
-            <form method="post" action="/consent" class="mt-6 flex gap-3">
+            <form method="post" action="/consent" class="mt-6 flex gap-3" on:submit=once_only()>
                 <input type="hidden" name="csrf" value=csrf/>
                 <button type="submit" name="decision" value="allow"
                     class="flex-1 rounded bg-indigo-700 px-4 py-2 font-semibold text-white">
@@ -122,7 +161,7 @@ pub fn AccountPage(username: String, consents: Vec<ConsentLine>, csrf: String) -
                                 <p class="font-medium">{c.client_name}</p>
                                 <p class="text-xs text-slate-500">{c.scopes}</p>
                             </div>
-                            <form method="post" action="/account/consents/revoke">
+                            <form method="post" action="/account/consents/revoke" on:submit=once_only()>
                                 <input type="hidden" name="csrf" value=csrf/>
                                 <input type="hidden" name="client_id" value=c.client_id/>
                                 <button type="submit" class="text-sm text-red-700 underline">"Revoke"</button>
@@ -144,23 +183,81 @@ pub fn MessagePage(title: String, message: String) -> impl IntoView {
     }
 }
 
-/// A whole document around one page, rendered on the server. These pages take no hydration
-/// bundle: they are forms, and the server answers every post with a redirect.
+/// A submit handler that lets a form post once: a second click while the first post is on its
+/// way is dropped, so a consent is never sent twice and a CSRF token never spent twice. (The
+/// buttons are not disabled: a disabled submitter would drop its `decision` from the post.)
+fn once_only() -> impl FnMut(leptos::ev::SubmitEvent) + 'static {
+    let mut sent = false;
+    move |event| {
+        if sent {
+            event.prevent_default();
+        }
+        sent = true;
+    }
+}
+
+/// A whole document around one page, rendered on the server, with the page's data for
+/// hydration and the script that loads the wasm bundle.
 #[cfg(feature = "ssr")]
-pub fn render_document(title: &str, body: impl FnOnce() -> AnyView) -> String {
+pub fn render_document(title: &str, page: Page) -> String {
+    let data = serde_json::to_string(&page)
+        .unwrap_or_default()
+        // Inside <script>, "</script" or "<!--" would change how the HTML parser reads on; JSON
+        // may spell every "<" as an escape instead.
+        .replace('<', "\\u003c");
     let owner = Owner::new();
-    let body = owner.with(|| body().to_html());
+    let body = owner.with(|| page.view().to_html());
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <link rel=\"icon\" href=\"/favicon.ico\"><link rel=\"stylesheet\" href=\"/pkg/portcullis.css\">\
-         <title>{} · Portcullis</title></head>\
-         <body class=\"min-h-screen bg-slate-50 text-slate-900 antialiased\">{body}</body></html>",
-        html_escape(title)
+         <title>{}</title>\
+         <script type=\"application/json\" id=\"{PAGE_DATA_ID}\">{data}</script>\
+         <script type=\"module\">import init, {{ hydrate_page }} from '/pkg/portcullis.js';\
+         init({{ module_or_path: '/pkg/portcullis.wasm' }}).then(() => hydrate_page());</script>\
+         </head><body class=\"min-h-screen bg-slate-50 text-slate-900 antialiased\">{body}</body></html>",
+        html_escape(&format!("{title} · Portcullis"))
     )
+}
+
+/// Entry point of the wasm bundle on end-user pages: hydrates the page the server rendered
+/// from the data it embedded. A page without that data is left as it is: it still works.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate_page() {
+    console_error_panic_hook::set_once();
+    let data =
+        document().get_element_by_id(PAGE_DATA_ID).and_then(|element| element.text_content());
+    if let Some(page) = data.and_then(|json| serde_json::from_str::<Page>(&json).ok()) {
+        leptos::mount::hydrate_body(move || page.view());
+    }
 }
 
 #[cfg(feature = "ssr")]
 fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_data_cannot_close_its_script_element() {
+        let page = Page::Message { title: "</script><script>alert(1)".into(), message: "m".into() };
+        let document = render_document("t", page);
+        assert_eq!(document.matches("</script>").count(), 2, "only the two real script ends");
+    }
+
+    #[test]
+    fn the_embedded_data_round_trips() {
+        let page = Page::Login {
+            client_name: Some("Quote Portal".into()),
+            csrf: "c".into(),
+            error: None,
+            username: String::new(),
+        };
+        let json = serde_json::to_string(&page).unwrap();
+        assert_eq!(serde_json::from_str::<Page>(&json).unwrap(), page);
+    }
 }

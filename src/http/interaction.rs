@@ -9,10 +9,7 @@
 use axum::extract::{Query, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use leptos::prelude::*;
-use portcullis_app::pages::{
-    render_document, AccountPage, ConsentLine, ConsentPage, LoginPage, MessagePage, ScopeLine,
-};
+use portcullis_app::pages::{render_document, ConsentLine, Page, ScopeLine};
 use portcullis_core::authorize::{
     validate, AuthorizationRedirect, AuthorizeParams, AuthorizeRejection,
 };
@@ -288,9 +285,7 @@ pub async fn login_page(
         "expired" => "Your sign-in form expired. Please try again.".to_owned(),
         _ => "The username or password is not correct.".to_owned(),
     });
-    page("Sign in", move || {
-        view! { <LoginPage client_name csrf error username=String::new()/> }.into_any()
-    })
+    page("Sign in", Page::Login { client_name, csrf, error, username: String::new() })
 }
 
 /// `POST /login`: checks the CSRF token, the throttles, then the password (argon2id, off the
@@ -405,9 +400,7 @@ pub async fn consent_page(State(state): State<AppState>, session: Session) -> Re
         })
         .collect();
     let client_name = client.name.clone();
-    page("Allow access", move || {
-        view! { <ConsentPage client_name username=user.username scopes csrf/> }.into_any()
-    })
+    page("Allow access", Page::Consent { client_name, username: user.username, scopes, csrf })
 }
 
 /// `POST /consent`: Allow records and remembers the consent and issues the code; Deny answers
@@ -500,9 +493,7 @@ pub async fn account_page(State(state): State<AppState>, session: Session) -> Re
             scopes,
         })
         .collect();
-    page("Your account", move || {
-        view! { <AccountPage username=user.username consents csrf/> }.into_any()
-    })
+    page("Your account", Page::Account { username: user.username, consents, csrf })
 }
 
 /// `POST /account/consents/revoke`.
@@ -573,17 +564,13 @@ pub async fn logout(
     }
 }
 
-fn page(title: &'static str, body: impl FnOnce() -> AnyView) -> Response {
-    html(StatusCode::OK, render_document(title, body))
+fn page(title: &'static str, page: Page) -> Response {
+    html(StatusCode::OK, render_document(title, page))
 }
 
 fn message(status: StatusCode, title: &str, text: &str) -> Response {
-    let (title, message) = (title.to_owned(), text.to_owned());
-    let page_title = title.clone();
-    html(
-        status,
-        render_document(&page_title, move || view! { <MessagePage title message/> }.into_any()),
-    )
+    let page = Page::Message { title: title.to_owned(), message: text.to_owned() };
+    html(status, render_document(title, page))
 }
 
 fn unavailable() -> Response {
