@@ -4,7 +4,12 @@
 #      or PostgreSQL), ES256 unless ALG says otherwise;
 #   2. POST /api-keys/verify for one key (gateway client authentication, key lookup, scope and
 #      IP checks, the rate limiter, usage counting), with the limiter in process, or in Redis
-#      when PORTCULLIS_REDIS_URL is set.
+#      when PORTCULLIS_REDIS_URL is set;
+#   3. the end-user paths after sign-in: authorization requests with a remembered consent (each
+#      answer a new code), code exchanges with PKCE (access, refresh and ID token, the code
+#      spent, all durable), and refresh-token rotations (each token spent once);
+#   4. argon2id password verifications per second on one core, which bounds the login rate
+#      (cargo run --release --example password_rate).
 # The server is pinned to core 0 with one Tokio worker; wrk runs on core 1.
 #
 #   bench/run.sh                       SQLite, 20 s, 64 connections
@@ -37,6 +42,8 @@ export PORTCULLIS_ACCESS_TOKEN_AUDIENCE="https://api.example.test"
 export PORTCULLIS_LISTEN="127.0.0.1:$port"
 export PORTCULLIS_SIGNING_ALG="$alg"
 export RUST_LOG=warn
+# Codes are made in one phase and spent in the next, so they must outlive the first.
+export PORTCULLIS_AUTHORIZATION_CODE_LIFETIME=600
 
 if [[ "${PORTCULLIS_DATABASE_URL:-}" == postgres* ]]; then
     db="${PORTCULLIS_DATABASE_URL##*/}"
@@ -93,3 +100,62 @@ answer=$(curl -s -u "$(base64 -d <<<"$PC_BASIC")" -H 'Content-Type: application/
     -d "{\"key\":\"$PC_KEY\",\"scope\":\"quote:read\"}" "$PORTCULLIS_ISSUER/api-keys/verify")
 echo "sample answer: $answer"
 echo "RSS peak after both runs $(awk '/VmHWM/ {print $2}' /proc/$server/status) KiB"
+
+echo "==> end-user paths: sign in once, then authorize, exchange and refresh ($duration s each)"
+app_redirect="http://127.0.0.1:9/cb"
+web=$("$bin" client create --name "bench web" --type confidential \
+    --grant-types authorization_code,refresh_token --scopes "openid quote:read" \
+    --redirect-uris "$app_redirect" --token-auth-method client_secret_basic \
+    --id-token-signing-alg "$alg" --access-token-lifetime 600 --refresh-token-lifetime 3600 --json)
+web_id=$(jq -r .client_id <<<"$web")
+printf 'correct horse battery staple\n' | "$bin" user create --username bench --password-stdin >/dev/null
+export PC_BASIC=$(printf '%s:%s' "$web_id" "$(jq -r .client_secret <<<"$web")" | base64 -w0)
+export PC_REDIRECT="$app_redirect"
+export PC_VERIFIER=$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+challenge=$(printf '%s' "$PC_VERIFIER" | openssl dgst -sha256 -binary | base64 -w0 | tr '+/' '-_' | tr -d '=')
+authorize_path="/oauth2/authorize?response_type=code&client_id=$web_id&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid%20quote%3Aread&state=bench&code_challenge=$challenge&code_challenge_method=S256"
+sleep 1
+
+# The one sign-in and consent, with curl as the browser.
+jar="$work/cookies"
+follow() { curl -s -o "$work/page" -w '%{http_code} %{redirect_url}' -b "$jar" -c "$jar" "$@"; }
+field() { grep -o "name=\"$1\" value=\"[^\"]*\"" "$work/page" | head -n1 | cut -d'"' -f4; }
+follow "$PORTCULLIS_ISSUER$authorize_path" >/dev/null
+follow "$PORTCULLIS_ISSUER/login" >/dev/null
+next=$(follow --data-urlencode "csrf=$(field csrf)" -d username=bench \
+    --data-urlencode "password=correct horse battery staple" "$PORTCULLIS_ISSUER/login" | cut -d' ' -f2)
+while [[ "$next" != "$app_redirect"* ]]; do
+    answer=$(follow "$next")
+    if [[ "$answer" == 200* ]]; then
+        answer=$(follow --data-urlencode "csrf=$(field csrf)" \
+            --data-urlencode "request=$(field request)" -d decision=allow "$PORTCULLIS_ISSUER/consent")
+    fi
+    next=$(cut -d' ' -f2 <<<"$answer")
+    [ -n "$next" ] || { echo "sign-in flow stopped: $answer" >&2; exit 1; }
+done
+export PC_COOKIE=$(grep portcullis_session "$jar" | awk '{print $6 "=" $7}')
+
+export PC_CODES="$work/codes"
+: > "$PC_CODES"
+echo "-- authorization requests (remembered consent, one code each)"
+taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" -s bench/authorize.lua \
+    "$PORTCULLIS_ISSUER$authorize_path" | grep '^BENCH'
+echo "codes made: $(wc -l < "$PC_CODES")"
+
+echo "-- code exchanges (PKCE, access + refresh + ID token, durable)"
+export PC_MODE=code PC_INPUT="$PC_CODES" PC_OUTPUT="$work/refresh"
+: > "$PC_OUTPUT"
+taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" -s bench/exchange.lua \
+    "$PORTCULLIS_ISSUER/oauth2/token" | grep '^BENCH'
+echo "refresh tokens received: $(wc -l < "$PC_OUTPUT")"
+
+echo "-- refresh rotations (each refresh token once)"
+export PC_MODE=refresh PC_INPUT="$work/refresh" PC_OUTPUT="$work/refresh2"
+: > "$PC_OUTPUT"
+taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" -s bench/exchange.lua \
+    "$PORTCULLIS_ISSUER/oauth2/token" | grep '^BENCH'
+echo "successors received: $(wc -l < "$PC_OUTPUT")"
+echo "RSS peak after every run $(awk '/VmHWM/ {print $2}' /proc/$server/status) KiB"
+
+echo "==> argon2id verifications on one core (the ceiling of the login rate)"
+RUSTFLAGS="" taskset -c 0 cargo run --quiet --release -p portcullis-core --example password_rate

@@ -33,25 +33,72 @@ impl<'a> LoginThrottle<'a> {
         Ok(false)
     }
 
-    /// Counts a failure against every key, locking those past their allowance.
+    /// Counts an attempt against every key *before* the password is checked, so concurrent
+    /// guesses cannot all slip under the allowance (SECURITY.md H-18). Within the allowance
+    /// attempts run freely; past it a key admits one attempt per lockout period: the attempt
+    /// that manages to set the next lock goes on, every other one is refused.
+    pub async fn begin(&self, keys: &[String], now: UnixTime) -> StoreResult<Attempt> {
+        let mut attempt = Attempt { allowed: true, self_locked: Vec::new() };
+        if self.locked(keys, now).await? {
+            attempt.allowed = false;
+            return Ok(attempt);
+        }
+        for key in keys {
+            let attempts = self.store.count_login_attempt(key, now).await?;
+            let free = free_failures(key);
+            if attempts > free {
+                let until = now + lockout_seconds(attempts - free);
+                if self.store.try_lock_login(key, now, until).await? {
+                    attempt.self_locked.push((key.clone(), until));
+                } else {
+                    attempt.allowed = false;
+                }
+            }
+        }
+        Ok(attempt)
+    }
+
+    /// The attempt failed: a key that has used up its allowance is locked.
     pub async fn failed(&self, keys: &[String], now: UnixTime) -> StoreResult<()> {
         for key in keys {
-            let failures = self.store.login_failures(key).await?.map_or(0, |(n, _)| n) + 1;
-            let free = if key.starts_with("user:") {
-                ACCOUNT_FREE_FAILURES
-            } else {
-                ADDRESS_FREE_FAILURES
-            };
-            let locked_until =
-                if failures >= free { now + lockout_seconds(failures - free) } else { 0 };
-            self.store.put_login_failures(key, failures, locked_until, now).await?;
+            let attempts = self.store.login_failures(key).await?.map_or(0, |(n, _)| n);
+            let free = free_failures(key);
+            if attempts >= free {
+                self.store.lock_login(key, now + lockout_seconds(attempts - free)).await?;
+            }
         }
         Ok(())
     }
 
-    /// A successful sign-in clears the account's counter (not the address's).
-    pub async fn succeeded(&self, account_key: &str) -> StoreResult<()> {
-        self.store.clear_login_failures(account_key).await
+    /// The attempt succeeded: the account's counter is cleared; the address gets its attempt
+    /// back and loses the lock this attempt set (earlier failures from it still count).
+    pub async fn succeeded(
+        &self,
+        attempt: &Attempt,
+        account: &str,
+        address: &str,
+    ) -> StoreResult<()> {
+        self.store.clear_login_failures(account).await?;
+        self.store.forgive_login_attempt(address).await?;
+        for (key, until) in attempt.self_locked.iter().filter(|(key, _)| key == address) {
+            self.store.release_login_lock(key, *until).await?;
+        }
+        Ok(())
+    }
+}
+
+/// What [`LoginThrottle::begin`] decided.
+pub struct Attempt {
+    pub allowed: bool,
+    /// Locks this attempt set on itself past the allowance, released if it succeeds.
+    self_locked: Vec<(String, UnixTime)>,
+}
+
+fn free_failures(key: &str) -> i64 {
+    if key.starts_with("user:") {
+        ACCOUNT_FREE_FAILURES
+    } else {
+        ADDRESS_FREE_FAILURES
     }
 }
 

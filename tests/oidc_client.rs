@@ -87,10 +87,10 @@ async fn start_portcullis() -> Running {
     }
 }
 
-/// The hidden CSRF field of a Portcullis form.
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).expect("a csrf field") + marker.len();
+/// A hidden field of a Portcullis form.
+fn field_of(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect("the field") + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
 }
 
@@ -116,12 +116,17 @@ async fn user_signs_in_and_allows(browser: &reqwest::Client, issuer: &str, url: 
         assert_eq!(response.status(), 200, "{next}");
         let page_url = response.url().clone();
         let html = response.text().await.unwrap();
-        let csrf = csrf_of(&html);
+        let csrf = field_of(&html, "csrf");
+        let request = if html.contains("name=\"request\"") {
+            field_of(&html, "request")
+        } else {
+            String::new()
+        };
         let form: Vec<(&str, &str)> = if page_url.path() == "/login" {
             vec![("csrf", &csrf), ("username", "alice"), ("password", PASSWORD)]
         } else {
             assert_eq!(page_url.path(), "/consent", "{html}");
-            vec![("csrf", &csrf), ("decision", "allow")]
+            vec![("csrf", &csrf), ("request", &request), ("decision", "allow")]
         };
         let posted = browser.post(page_url).form(&form).send().await.unwrap();
         assert_eq!(posted.status(), 303);

@@ -14,10 +14,29 @@ const PAGE_DATA_ID: &str = "portcullis-page";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "page", rename_all = "snake_case")]
 pub enum Page {
-    Login { client_name: Option<String>, csrf: String, error: Option<String>, username: String },
-    Consent { client_name: String, username: String, scopes: Vec<ScopeLine>, csrf: String },
-    Account { username: String, consents: Vec<ConsentLine>, csrf: String },
-    Message { title: String, message: String },
+    Login {
+        client_name: Option<String>,
+        csrf: String,
+        error: Option<String>,
+        username: String,
+    },
+    Consent {
+        client_name: String,
+        username: String,
+        scopes: Vec<ScopeLine>,
+        csrf: String,
+        /// Which pending request the decision is for.
+        request: String,
+    },
+    Account {
+        username: String,
+        consents: Vec<ConsentLine>,
+        csrf: String,
+    },
+    Message {
+        title: String,
+        message: String,
+    },
 }
 
 impl Page {
@@ -26,8 +45,8 @@ impl Page {
             Page::Login { client_name, csrf, error, username } => {
                 view! { <LoginPage client_name csrf error username/> }.into_any()
             }
-            Page::Consent { client_name, username, scopes, csrf } => {
-                view! { <ConsentPage client_name username scopes csrf/> }.into_any()
+            Page::Consent { client_name, username, scopes, csrf, request } => {
+                view! { <ConsentPage client_name username scopes csrf request/> }.into_any()
             }
             Page::Account { username, consents, csrf } => {
                 view! { <AccountPage username consents csrf/> }.into_any()
@@ -112,6 +131,7 @@ pub fn ConsentPage(
     username: String,
     scopes: Vec<ScopeLine>,
     csrf: String,
+    request: String,
 ) -> impl IntoView {
     view! {
         <Card title=format!("{client_name} wants access to your account")>
@@ -131,6 +151,7 @@ pub fn ConsentPage(
             </ul>
             <form method="post" action="/consent" class="mt-6 flex gap-3" on:submit=once_only()>
                 <input type="hidden" name="csrf" value=csrf/>
+                <input type="hidden" name="request" value=request/>
                 <button type="submit" name="decision" value="allow"
                     class="flex-1 rounded bg-indigo-700 px-4 py-2 font-semibold text-white">
                     "Allow"

@@ -40,7 +40,10 @@ CREATE TABLE authorization_codes (
     nonce          TEXT,
     auth_time      BIGINT NOT NULL,
     expires_at     BIGINT NOT NULL,
-    used_at        BIGINT
+    used_at        BIGINT,
+    -- Set once the first redemption's tokens are recorded: a replay before that is a concurrent
+    -- duplicate, a replay after it revokes those tokens.
+    tokens_issued_at BIGINT
 );
 
 -- Every refresh token of a grant ("family"). Exactly one is live: rotated_at and revoked_at

@@ -13,7 +13,7 @@ use portcullis_app::pages::{render_document, ConsentLine, Page, ScopeLine};
 use portcullis_core::authorize::{
     validate, AuthorizationRedirect, AuthorizeParams, AuthorizeRejection,
 };
-use portcullis_core::client::{Client, ClientPermission, ClientStatus};
+use portcullis_core::client::{Client, ClientPermission, ClientStatus, ClientType};
 use portcullis_core::error::{ErrorCode, OAuthError};
 use portcullis_core::scope::ScopeSet;
 use portcullis_core::secret::{hashes_equal, random_id, Secret, SecretKind};
@@ -44,6 +44,9 @@ struct SessionUser {
 /// An authorization request waiting for sign-in or consent.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Pending {
+    /// Random id the consent form carries back, so a decision made on one request's page can
+    /// never apply to another request started meanwhile in the same session (SECURITY.md H-05).
+    request_id: String,
     client_id: String,
     redirect_uri: String,
     scopes: String,
@@ -112,6 +115,7 @@ async fn authorize(state: &AppState, session: &Session, params: &AuthorizeParams
         }
         Ok(request) => {
             let pending = Pending {
+                request_id: random_id(),
                 client_id: request.client_id,
                 redirect_uri: request.redirect_uri,
                 scopes: request.scopes.to_wire(),
@@ -162,9 +166,12 @@ async fn proceed(state: &AppState, session: &Session, pending: Pending) -> Respo
     };
 
     let scopes = ScopeSet::parse_list(&pending.scopes).unwrap_or_default();
+    // A public client's identity is not proven (anyone can send its client_id), so a
+    // remembered consent is not reused for it: its users decide every time (SECURITY.md H-16,
+    // RFC 6749 §10.2). Only an admin's skip-consent overrides that.
     let consented = if client.has_permission(ClientPermission::SkipConsent) {
         true
-    } else if pending.prompt_consent {
+    } else if pending.prompt_consent || client.client_type == ClientType::Public {
         false
     } else {
         match state.store.remembered_consent(&user.id, client.id.as_str()).await {
@@ -308,9 +315,9 @@ pub async fn login_submit(
 
     let throttle = LoginThrottle::new(&state.store);
     let keys = [format!("user:{username}"), format!("ip:{peer}")];
-    match throttle.locked(&keys, unix_now()).await {
-        Ok(false) => {}
-        Ok(true) => {
+    let attempt = match throttle.begin(&keys, unix_now()).await {
+        Ok(attempt) if attempt.allowed => attempt,
+        Ok(_) => {
             tracing::info!(outcome = "locked", "sign-in refused");
             return see_other("/login?error=locked");
         }
@@ -318,7 +325,7 @@ pub async fn login_submit(
             tracing::error!(error = %err, "sign-in throttle unavailable");
             return unavailable();
         }
-    }
+    };
 
     let user = match state.store.find_user(&username).await {
         Ok(user) => user,
@@ -337,7 +344,7 @@ pub async fn login_submit(
         tracing::info!(outcome = "bad_credentials", "sign-in refused");
         return see_other("/login?error=invalid");
     };
-    if let Err(err) = throttle.succeeded(&keys[0]).await {
+    if let Err(err) = throttle.succeeded(&attempt, &keys[0], &keys[1]).await {
         tracing::warn!(error = %err, "could not clear sign-in failures");
     }
 
@@ -400,7 +407,11 @@ pub async fn consent_page(State(state): State<AppState>, session: Session) -> Re
         })
         .collect();
     let client_name = client.name.clone();
-    page("Allow access", Page::Consent { client_name, username: user.username, scopes, csrf })
+    let request = pending.request_id.clone();
+    page(
+        "Allow access",
+        Page::Consent { client_name, username: user.username, scopes, csrf, request },
+    )
 }
 
 /// `POST /consent`: Allow records and remembers the consent and issues the code; Deny answers
@@ -428,6 +439,17 @@ pub async fn consent_submit(
             "There is no request waiting for your consent.",
         );
     };
+    if form.get("request") != Some(pending.request_id.as_str()) {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "This request changed",
+            "Another sign-in was started in this browser. Return to the application and try again.",
+        );
+    }
+    // The form is spent: a replay of it fails the CSRF check (SECURITY.md H-24).
+    if session.insert(SESSION_CSRF, random_id()).await.is_err() {
+        return unavailable();
+    }
     let (user, session_user) = match current_user(&state, &session).await {
         Ok(Some(found)) => found,
         Ok(None) => return see_other("/login"),
@@ -512,10 +534,24 @@ pub async fn revoke_consent(
         Ok(None) => return see_other("/login"),
         Err(response) => return response,
     };
+    // Withdrawing consent also ends what it granted: every refresh and access token the client
+    // holds for this user (SECURITY.md D-10, H-26). Failing either step fails the request.
     let client_id = form.get("client_id").unwrap_or_default();
     if let Err(err) = state.store.forget_consent(&user.id, client_id).await {
         tracing::error!(error = %err, "could not revoke a consent");
         return unavailable();
+    }
+    match state.store.revoke_user_grants(&user.id, client_id, unix_now()).await {
+        Ok(jtis) => {
+            for jti in &jtis {
+                state.introspection.invalidate(jti);
+            }
+            tracing::info!(client_id, revoked = jtis.len(), "consent withdrawn");
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "could not revoke the tokens of a withdrawn consent");
+            return unavailable();
+        }
     }
     see_other("/account")
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use portcullis_core::client::{Client, GrantType};
 use portcullis_core::error::{ErrorCode, OAuthError};
-use portcullis_core::grant::authorization_code::{check_code, check_refresh};
+use portcullis_core::grant::authorization_code::{check_code, check_code_binding, check_refresh};
 use portcullis_core::grant::{client_credentials, IssueDecision};
 use portcullis_core::id_token::{at_hash, IdTokenClaims, UserClaims};
 use portcullis_core::lifetime::access_token_lifetime;
@@ -107,16 +107,26 @@ async fn redeem_code(
     let code = form.require("code")?;
     let hash = state.hasher.hash(code);
     let invalid = || OAuthError::invalid_grant("the code is invalid, expired or already used");
+    let (redirect_uri, verifier) = (form.get("redirect_uri"), form.get("code_verifier"));
     let record = match state.store.redeem_code(&hash, now).await.map_err(storage)? {
         CodeRedemption::Fresh(record) => record,
         CodeRedemption::Unknown => return Err(invalid().into()),
+        CodeRedemption::InFlight(_) => {
+            tracing::warn!(client_id = %client.id, "authorization code redeemed concurrently");
+            return Err(invalid().into());
+        }
         CodeRedemption::AlreadyUsed(record) => {
-            let revoked = revoke_family(state, &record.grant_id, now).await?;
-            tracing::warn!(client_id = %client.id, revoked, "authorization code replayed");
+            // Only a replay that proves it holds the code's binding revokes (B-04).
+            if check_code_binding(&record, client, redirect_uri, verifier).is_ok() {
+                let revoked = revoke_family(state, &record.grant_id, now).await?;
+                tracing::warn!(client_id = %client.id, revoked, "authorization code replayed");
+            } else {
+                tracing::warn!(client_id = %client.id, "unbound replay of a used code");
+            }
             return Err(invalid().into());
         }
     };
-    check_code(&record, client, form.get("redirect_uri"), form.get("code_verifier"), now)?;
+    check_code(&record, client, redirect_uri, verifier, now)?;
 
     let scopes = ScopeSet::parse_list(&record.scopes).map_err(|_| invalid())?;
     let refresh = client.allows_grant(GrantType::RefreshToken).then(|| {
@@ -145,6 +155,7 @@ async fn redeem_code(
         state.store.insert_refresh_token(&token).await.map_err(storage)?;
         response.refresh_token = Some(secret.expose().to_owned());
     }
+    state.store.mark_code_issued(&hash, now).await.map_err(storage)?;
     Ok(response)
 }
 
@@ -162,6 +173,13 @@ async fn refresh(
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
     let (record, live) =
         state.store.find_refresh_token(&hash).await.map_err(storage)?.ok_or_else(invalid)?;
+    // Another client presenting it proves nothing about its family: refuse, revoke nothing
+    // (SECURITY.md D-05; otherwise a leaked token would be a lever to log strangers out).
+    if record.client_id != client.id.as_str() {
+        return Err(
+            OAuthError::invalid_grant("the refresh token was not issued to this client").into()
+        );
+    }
     if !live {
         let revoked = revoke_family(state, &record.grant_id, now).await?;
         tracing::warn!(client_id = %client.id, revoked, "rotated refresh token replayed");

@@ -74,7 +74,13 @@ impl Browser {
         let page = self.get(server, "/consent").await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.text());
         let csrf = csrf_of(&page);
-        self.post(server, "/consent", &[("csrf", &csrf), ("decision", decision)]).await
+        let request = field_of(&page, "request");
+        self.post(
+            server,
+            "/consent",
+            &[("csrf", &csrf), ("request", &request), ("decision", decision)],
+        )
+        .await
     }
 }
 
@@ -89,10 +95,15 @@ impl Reply {
 }
 
 pub fn csrf_of(page: &Reply) -> String {
+    field_of(page, "csrf")
+}
+
+/// The value of a hidden form field.
+pub fn field_of(page: &Reply, name: &str) -> String {
     let html = page.text();
-    let marker = "name=\"csrf\" value=\"";
+    let marker = format!("name=\"{name}\" value=\"");
     let start =
-        html.find(marker).unwrap_or_else(|| panic!("no csrf field in {html}")) + marker.len();
+        html.find(&marker).unwrap_or_else(|| panic!("no {name} field in {html}")) + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
 }
 

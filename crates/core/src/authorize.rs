@@ -304,7 +304,7 @@ mod tests {
             allowed_scopes: ScopeSet::parse_list("openid profile email api.read").unwrap(),
             redirect_uris: uris.iter().map(|u| u.to_string()).collect(),
             post_logout_redirect_uris: vec![],
-            id_token_signing_alg: None,
+            id_token_signing_alg: Some(crate::keys::SigningAlgorithm::ES256),
             auth_method: TokenAuthMethod::ClientSecretBasic,
             access_token_lifetime: 600,
             refresh_token_lifetime: 3600,

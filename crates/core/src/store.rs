@@ -255,7 +255,10 @@ pub struct CodeRecord {
 pub enum CodeRedemption {
     /// First use: the code is now spent.
     Fresh(CodeRecord),
-    /// The code had been redeemed before: a replay.
+    /// Spent by a redemption that is still issuing its tokens: a concurrent duplicate (a retry
+    /// or a race), refused without revoking anything, as there is nothing issued yet.
+    InFlight(CodeRecord),
+    /// The code had been redeemed and its tokens issued: a replay.
     AlreadyUsed(CodeRecord),
     Unknown,
 }
@@ -292,6 +295,12 @@ pub trait GrantStore {
         code_hash: &[u8],
         now: UnixTime,
     ) -> impl Future<Output = StoreResult<CodeRedemption>> + Send;
+    /// Notes that the tokens of a redeemed code are recorded: from now on a replay revokes them.
+    fn mark_code_issued(
+        &self,
+        code_hash: &[u8],
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     fn insert_refresh_token(
         &self,
         token: &RefreshRecord,
@@ -314,6 +323,14 @@ pub trait GrantStore {
     fn revoke_grant(
         &self,
         grant_id: &str,
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+    /// Revokes every grant a user gave a client (the user withdrew consent); returns the revoked
+    /// access-token jtis.
+    fn revoke_user_grants(
+        &self,
+        user_id: &str,
+        client_id: &str,
         now: UnixTime,
     ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
 }

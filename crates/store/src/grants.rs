@@ -100,17 +100,32 @@ impl GrantStore for SqlStore {
         .map_err(map_err)?
         .rows_affected()
             > 0;
-        let sql = format!("SELECT {CODE_COLUMNS} FROM authorization_codes WHERE code_hash = $1");
+        let sql = format!(
+            "SELECT {CODE_COLUMNS}, tokens_issued_at FROM authorization_codes WHERE code_hash = $1"
+        );
         let row = sqlx::query(&sql)
             .bind(code_hash.to_vec())
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)?;
-        Ok(match row {
-            None => CodeRedemption::Unknown,
-            Some(row) if spent => CodeRedemption::Fresh(code_from_row(&row)?),
-            Some(row) => CodeRedemption::AlreadyUsed(code_from_row(&row)?),
+        let Some(row) = row else { return Ok(CodeRedemption::Unknown) };
+        let issued: Option<i64> = row.try_get("tokens_issued_at").map_err(map_err)?;
+        let record = code_from_row(&row)?;
+        Ok(match (spent, issued) {
+            (true, _) => CodeRedemption::Fresh(record),
+            (false, None) => CodeRedemption::InFlight(record),
+            (false, Some(_)) => CodeRedemption::AlreadyUsed(record),
         })
+    }
+
+    async fn mark_code_issued(&self, code_hash: &[u8], now: UnixTime) -> StoreResult<()> {
+        sqlx::query("UPDATE authorization_codes SET tokens_issued_at = $1 WHERE code_hash = $2")
+            .bind(now)
+            .bind(code_hash.to_vec())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
     }
 
     async fn insert_refresh_token(&self, token: &RefreshRecord) -> StoreResult<()> {
@@ -199,6 +214,52 @@ impl GrantStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
+        for jti in &jtis {
+            record_change(&mut tx, "token_revoked", jti, now).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(jtis)
+    }
+
+    async fn revoke_user_grants(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<Vec<String>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $1 \
+             WHERE user_id = $2 AND client_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(client_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        // User grants are the tokens with a grant id; the subject is the user's id.
+        let rows = sqlx::query(
+            "SELECT jti FROM tokens WHERE subject = $1 AND client_id = $2 \
+             AND grant_id IS NOT NULL AND revoked_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let jtis: Vec<String> =
+            rows.iter().map(|r| r.try_get("jti")).collect::<Result<_, _>>().map_err(map_err)?;
+        sqlx::query(
+            "UPDATE tokens SET revoked_at = $1 WHERE subject = $2 AND client_id = $3 \
+             AND grant_id IS NOT NULL AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(client_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
         for jti in &jtis {
             record_change(&mut tx, "token_revoked", jti, now).await?;
         }

@@ -84,23 +84,79 @@ impl SqlStore {
         .transpose()
     }
 
-    pub async fn put_login_failures(
-        &self,
-        key: &str,
-        failures: i64,
-        locked_until: UnixTime,
-        now: UnixTime,
-    ) -> StoreResult<()> {
-        sqlx::query(
+    /// Counts one sign-in attempt against a key, atomically (concurrent attempts are never
+    /// lost), and returns the count including this one.
+    pub async fn count_login_attempt(&self, key: &str, now: UnixTime) -> StoreResult<i64> {
+        let row = sqlx::query(
             "INSERT INTO login_failures (throttle_key, failures, locked_until, updated_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (throttle_key) DO UPDATE SET \
-             failures = excluded.failures, locked_until = excluded.locked_until, \
-             updated_at = excluded.updated_at",
+             VALUES ($1, 1, 0, $2) ON CONFLICT (throttle_key) DO UPDATE SET \
+             failures = login_failures.failures + 1, updated_at = excluded.updated_at \
+             RETURNING failures",
         )
         .bind(key)
-        .bind(failures)
-        .bind(locked_until)
         .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.try_get("failures").map_err(map_err)
+    }
+
+    /// Locks a key until `until`; a lock already running longer is kept.
+    pub async fn lock_login(&self, key: &str, until: UnixTime) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE login_failures SET locked_until = $2 \
+             WHERE throttle_key = $1 AND locked_until < $2",
+        )
+        .bind(key)
+        .bind(until)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    /// Locks a key until `until` only if it is not locked at `now`; true for the one caller
+    /// that set the lock, however many race for it.
+    pub async fn try_lock_login(
+        &self,
+        key: &str,
+        now: UnixTime,
+        until: UnixTime,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE login_failures SET locked_until = $3 \
+             WHERE throttle_key = $1 AND locked_until <= $2",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(until)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Lifts the lock `until` that a successful attempt had set on itself.
+    pub async fn release_login_lock(&self, key: &str, until: UnixTime) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE login_failures SET locked_until = 0 \
+             WHERE throttle_key = $1 AND locked_until = $2",
+        )
+        .bind(key)
+        .bind(until)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    /// Takes back one counted attempt (it turned out to be a successful sign-in).
+    pub async fn forgive_login_attempt(&self, key: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE login_failures SET failures = failures - 1 \
+             WHERE throttle_key = $1 AND failures > 0",
+        )
+        .bind(key)
         .execute(&self.pool)
         .await
         .map_err(map_err)?;

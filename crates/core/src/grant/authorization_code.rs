@@ -15,9 +15,9 @@ fn not_registered(grant: GrantType) -> OAuthError {
     )
 }
 
-/// Checks a freshly redeemed code against the request: same client, same redirect URI, not
-/// expired, and a verifier that hashes to the stored challenge. Every mismatch is
-/// `invalid_grant`; the code is spent either way (RFC 6749 §4.1.2: single use).
+/// Checks a freshly redeemed code against the request: not expired, and bound as
+/// [`check_code_binding`] says. Every mismatch is `invalid_grant`; the code is spent either way
+/// (RFC 6749 §4.1.2: single use).
 pub fn check_code(
     code: &CodeRecord,
     client: &Client,
@@ -25,16 +25,33 @@ pub fn check_code(
     code_verifier: Option<&str>,
     now: UnixTime,
 ) -> Result<(), OAuthError> {
+    check_code_binding(code, client, redirect_uri, code_verifier)?;
+    if code.expires_at <= now {
+        return Err(OAuthError::invalid_grant("the code has expired"));
+    }
+    Ok(())
+}
+
+/// Whether a request could only come from the code's own client: same client, same redirect
+/// URI when one is sent, and a verifier that hashes to the stored challenge. A replay that fails
+/// this proves nothing about the code's tokens, so it must not revoke them: otherwise anyone who
+/// saw a code could revoke a stranger's grant (SECURITY.md B-04, OAuth 2.1 §7.5.2).
+///
+/// `redirect_uri` may be left out: OAuth 2.1 §4.1.3 drops it, since PKCE already binds the code
+/// to whoever started the request; when sent, it must be byte for byte the one used.
+pub fn check_code_binding(
+    code: &CodeRecord,
+    client: &Client,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+) -> Result<(), OAuthError> {
     if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(not_registered(GrantType::AuthorizationCode));
     }
     if code.client_id != client.id.as_str() {
         return Err(OAuthError::invalid_grant("the code was not issued to this client"));
     }
-    if code.expires_at <= now {
-        return Err(OAuthError::invalid_grant("the code has expired"));
-    }
-    if redirect_uri != Some(code.redirect_uri.as_str()) {
+    if redirect_uri.is_some_and(|uri| uri != code.redirect_uri) {
         return Err(OAuthError::invalid_grant(
             "redirect_uri must be the one sent with the authorization request",
         ));
@@ -100,7 +117,7 @@ mod tests {
             allowed_scopes: ScopeSet::parse_list("openid profile email").unwrap(),
             redirect_uris: vec!["https://c1.example/cb".into()],
             post_logout_redirect_uris: vec![],
-            id_token_signing_alg: None,
+            id_token_signing_alg: Some(crate::keys::SigningAlgorithm::ES256),
             auth_method: TokenAuthMethod::ClientSecretBasic,
             access_token_lifetime: 600,
             refresh_token_lifetime: 3600,
@@ -133,6 +150,14 @@ mod tests {
     }
 
     #[test]
+    fn b09_redirect_uri_may_be_left_out_but_never_changed() {
+        assert_eq!(check_code(&code(), &client("c1"), None, Some(VERIFIER), 120), Ok(()));
+        let other = Some("https://c1.example/other");
+        let changed = check_code(&code(), &client("c1"), other, Some(VERIFIER), 120);
+        assert_eq!(changed.unwrap_err().code, ErrorCode::InvalidGrant);
+    }
+
+    #[test]
     fn b_c_every_mismatch_is_invalid_grant() {
         let uri = Some("https://c1.example/cb");
         let cases = [
@@ -145,7 +170,6 @@ mod tests {
                 Some(VERIFIER),
                 120,
             ),
-            check_code(&code(), &client("c1"), None, Some(VERIFIER), 120),
             check_code(&code(), &client("c1"), uri, None, 120),
             check_code(&code(), &client("c1"), uri, Some(CHALLENGE), 120),
             check_code(&code(), &client("c1"), uri, Some(&"a".repeat(43)), 120),

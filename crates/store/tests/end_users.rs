@@ -1,0 +1,315 @@
+//! Storage conformance for the end-user flows: users, authorization codes, refresh-token
+//! families, consents, sessions and sign-in failure counters. Runs on SQLite and on PostgreSQL
+//! (`PORTCULLIS_TEST_BACKEND=postgres`), each test on a fresh database.
+
+// A panic is how a test reports a broken expectation.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use portcullis_core::client::GrantType;
+use portcullis_core::store::{
+    CodeRecord, CodeRedemption, ConsentStore, GrantStore, RefreshRecord, RefreshRotation,
+    StoreError, TokenRecord, TokenStore, UserStore,
+};
+use portcullis_core::user::{User, UserStatus};
+use portcullis_store::testing::{fresh_database, TestDatabase};
+use portcullis_store::SqlStore;
+
+async fn store() -> (SqlStore, TestDatabase) {
+    let db = fresh_database().await;
+    let store = SqlStore::connect(&db.url, 8).await.expect("connect and migrate");
+    (store, db)
+}
+
+fn user(id: &str, username: &str) -> User {
+    User {
+        id: id.into(),
+        username: username.into(),
+        email: Some(format!("{username}@example.com")),
+        name: Some("O'Brien".into()),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        status: UserStatus::Active,
+        created_at: 1_000,
+        updated_at: 1_000,
+    }
+}
+
+fn code(hash: u8) -> CodeRecord {
+    CodeRecord {
+        code_hash: vec![hash; 32],
+        grant_id: format!("g{hash}"),
+        client_id: "c1".into(),
+        user_id: "u1".into(),
+        redirect_uri: "https://app.example/cb".into(),
+        scopes: "openid email".into(),
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+        nonce: Some("n-1".into()),
+        auth_time: 900,
+        expires_at: 1_060,
+    }
+}
+
+fn refresh(hash: u8, grant: &str) -> RefreshRecord {
+    RefreshRecord {
+        token_hash: vec![hash; 32],
+        grant_id: grant.into(),
+        client_id: "c1".into(),
+        user_id: "u1".into(),
+        scopes: "openid".into(),
+        auth_time: 900,
+        issued_at: 1_000,
+        expires_at: 5_000,
+    }
+}
+
+fn access(jti: &str, grant: Option<&str>) -> TokenRecord {
+    TokenRecord {
+        jti: jti.into(),
+        client_id: "c1".into(),
+        subject: "u1".into(),
+        scopes: "openid".into(),
+        grant_type: GrantType::AuthorizationCode,
+        issued_at: 1_000,
+        expires_at: 2_000,
+        grant_id: grant.map(str::to_owned),
+    }
+}
+
+#[tokio::test]
+async fn users_round_trip_and_usernames_are_unique() {
+    let (store, _db) = store().await;
+    store.insert_user(&user("u1", "alice")).await.unwrap();
+    assert_eq!(store.get_user("u1").await.unwrap(), Some(user("u1", "alice")));
+    assert_eq!(store.find_user("alice").await.unwrap().unwrap().id, "u1");
+    assert_eq!(store.find_user("ALICE").await.unwrap(), None, "usernames match exactly");
+
+    let taken = store.insert_user(&user("u2", "alice")).await.unwrap_err();
+    assert!(matches!(taken, StoreError::Conflict(_)), "{taken:?}");
+
+    assert!(store.set_user_status("u1", UserStatus::Disabled, 2_000).await.unwrap());
+    assert!(store.set_user_password("u1", "$argon2id$new", 2_000).await.unwrap());
+    let changed = store.get_user("u1").await.unwrap().unwrap();
+    assert_eq!(
+        (changed.status, changed.password_hash.as_str()),
+        (UserStatus::Disabled, "$argon2id$new")
+    );
+    assert!(!store.set_user_status("nobody", UserStatus::Active, 2_000).await.unwrap());
+    assert_eq!(store.list_users().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_code_is_redeemed_once_and_a_replay_is_recognised() {
+    let (store, _db) = store().await;
+    store.insert_code(&code(1)).await.unwrap();
+    assert_eq!(store.redeem_code(&[1; 32], 1_010).await.unwrap(), CodeRedemption::Fresh(code(1)));
+    // Until the first redemption's tokens are recorded a second one is a concurrent duplicate,
+    // afterwards a replay.
+    assert_eq!(
+        store.redeem_code(&[1; 32], 1_015).await.unwrap(),
+        CodeRedemption::InFlight(code(1))
+    );
+    store.mark_code_issued(&[1; 32], 1_016).await.unwrap();
+    assert_eq!(
+        store.redeem_code(&[1; 32], 1_020).await.unwrap(),
+        CodeRedemption::AlreadyUsed(code(1))
+    );
+    assert_eq!(store.redeem_code(&[9; 32], 1_010).await.unwrap(), CodeRedemption::Unknown);
+}
+
+#[tokio::test]
+async fn concurrent_redemptions_of_one_code_spend_it_exactly_once() {
+    let (store, _db) = store().await;
+    store.insert_code(&code(2)).await.unwrap();
+    let store = Arc::new(store);
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.redeem_code(&[2; 32], 1_010).await.unwrap() })
+        })
+        .collect();
+    let mut fresh = 0;
+    for attempt in attempts {
+        if matches!(attempt.await.unwrap(), CodeRedemption::Fresh(_)) {
+            fresh += 1;
+        }
+    }
+    assert_eq!(fresh, 1);
+}
+
+#[tokio::test]
+async fn rotation_keeps_exactly_one_live_token_and_recognises_replays() {
+    let (store, _db) = store().await;
+    store.insert_refresh_token(&refresh(1, "g1")).await.unwrap();
+
+    let successor = RefreshRecord { issued_at: 1_500, ..refresh(2, "g1") };
+    let rotated = store.rotate_refresh_token(&[1; 32], &successor, 1_500).await.unwrap();
+    assert_eq!(rotated, RefreshRotation::Rotated(refresh(1, "g1")));
+    assert_eq!(store.find_refresh_token(&[1; 32]).await.unwrap().unwrap().1, false);
+    let (stored, live) = store.find_refresh_token(&[2; 32]).await.unwrap().unwrap();
+    assert!(live);
+    assert_eq!(stored.expires_at, 5_000, "rotation keeps the family's absolute end");
+
+    // The spent token again: a replay, and no successor is stored.
+    let again = store.rotate_refresh_token(&[1; 32], &refresh(3, "g1"), 1_600).await.unwrap();
+    assert_eq!(again, RefreshRotation::Replayed(refresh(1, "g1")));
+    assert_eq!(store.find_refresh_token(&[3; 32]).await.unwrap(), None);
+    let unknown = store.rotate_refresh_token(&[7; 32], &refresh(8, "g1"), 1_600).await.unwrap();
+    assert_eq!(unknown, RefreshRotation::Unknown);
+}
+
+#[tokio::test]
+async fn concurrent_rotations_of_one_token_leave_one_successor() {
+    let (store, _db) = store().await;
+    store.insert_refresh_token(&refresh(1, "g1")).await.unwrap();
+    let store = Arc::new(store);
+    let attempts: Vec<_> = (0..8u8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store.rotate_refresh_token(&[1; 32], &refresh(10 + i, "g1"), 1_500).await.unwrap()
+            })
+        })
+        .collect();
+    let mut rotated = 0;
+    for attempt in attempts {
+        if matches!(attempt.await.unwrap(), RefreshRotation::Rotated(_)) {
+            rotated += 1;
+        }
+    }
+    assert_eq!(rotated, 1);
+    let mut live = 0;
+    for i in 0..8u8 {
+        if let Some((_, true)) = store.find_refresh_token(&[10 + i; 32]).await.unwrap() {
+            live += 1;
+        }
+    }
+    assert_eq!(live, 1, "exactly one live token in the family");
+}
+
+#[tokio::test]
+async fn revoking_a_grant_revokes_its_refresh_and_access_tokens_only() {
+    let (store, _db) = store().await;
+    store.insert_refresh_token(&refresh(1, "g1")).await.unwrap();
+    store.insert_refresh_token(&refresh(2, "g2")).await.unwrap();
+    let tokens = [access("a1", Some("g1")), access("a2", Some("g1")), access("b1", Some("g2"))];
+    store.record_tokens(&tokens).await.unwrap();
+
+    let mut revoked = store.revoke_grant("g1", 1_500).await.unwrap();
+    revoked.sort();
+    assert_eq!(revoked, ["a1", "a2"]);
+    assert_eq!(store.find_refresh_token(&[1; 32]).await.unwrap().unwrap().1, false);
+    assert_eq!(store.find_refresh_token(&[2; 32]).await.unwrap().unwrap().1, true);
+    assert!(store.get_token("a1").await.unwrap().unwrap().revoked_at.is_some());
+    assert!(store.get_token("b1").await.unwrap().unwrap().revoked_at.is_none());
+}
+
+#[tokio::test]
+async fn withdrawing_consent_revokes_every_grant_of_that_user_and_client_only() {
+    let (store, _db) = store().await;
+    store.insert_refresh_token(&refresh(1, "g1")).await.unwrap();
+    store.insert_refresh_token(&refresh(2, "g2")).await.unwrap();
+    let other_client = RefreshRecord { client_id: "c2".into(), ..refresh(3, "g3") };
+    store.insert_refresh_token(&other_client).await.unwrap();
+    let service = TokenRecord { subject: "client:c1".into(), ..access("s1", None) };
+    let c2 = TokenRecord { client_id: "c2".into(), ..access("x1", Some("g3")) };
+    let tokens = [access("a1", Some("g1")), access("a2", Some("g2")), service, c2];
+    store.record_tokens(&tokens).await.unwrap();
+
+    let mut revoked = store.revoke_user_grants("u1", "c1", 1_500).await.unwrap();
+    revoked.sort();
+    assert_eq!(revoked, ["a1", "a2"]);
+    for (hash, live) in [(1, false), (2, false), (3, true)] {
+        assert_eq!(store.find_refresh_token(&[hash; 32]).await.unwrap().unwrap().1, live);
+    }
+    assert!(store.get_token("s1").await.unwrap().unwrap().revoked_at.is_none());
+    assert!(store.get_token("x1").await.unwrap().unwrap().revoked_at.is_none());
+}
+
+#[tokio::test]
+async fn consents_are_remembered_only_when_allowed_and_can_be_forgotten() {
+    let (store, _db) = store().await;
+    store.record_consent("u1", "c1", "openid", false, "v1", 1_000).await.unwrap();
+    assert_eq!(
+        store.remembered_consent("u1", "c1").await.unwrap(),
+        None,
+        "a denial remembers nothing"
+    );
+
+    store.record_consent("u1", "c1", "email openid", true, "v1", 1_100).await.unwrap();
+    assert_eq!(
+        store.remembered_consent("u1", "c1").await.unwrap().as_deref(),
+        Some("email openid")
+    );
+    assert_eq!(store.remembered_consent("u2", "c1").await.unwrap(), None);
+    let listed = store.list_consents("u1").await.unwrap();
+    assert_eq!(listed, [("c1".to_owned(), "email openid".to_owned(), 1_100)]);
+
+    assert!(store.forget_consent("u1", "c1").await.unwrap());
+    assert!(!store.forget_consent("u1", "c1").await.unwrap());
+    assert_eq!(store.remembered_consent("u1", "c1").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn sessions_expire_and_ids_are_never_reused() {
+    let (store, _db) = store().await;
+    assert!(store.create_session("s1", "{\"user\":\"u1\"}", 2_000).await.unwrap());
+    assert!(!store.create_session("s1", "{}", 3_000).await.unwrap(), "an id is taken once");
+    assert_eq!(
+        store.load_session("s1", 1_500).await.unwrap().as_deref(),
+        Some("{\"user\":\"u1\"}")
+    );
+    assert_eq!(store.load_session("s1", 2_000).await.unwrap(), None, "expired");
+
+    store.save_session("s1", "{\"user\":\"u2\"}", 4_000).await.unwrap();
+    assert_eq!(
+        store.load_session("s1", 3_000).await.unwrap().as_deref(),
+        Some("{\"user\":\"u2\"}")
+    );
+    store.delete_session("s1").await.unwrap();
+    assert_eq!(store.load_session("s1", 3_000).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_counted_atomically_and_one_caller_wins_a_lock() {
+    let (store, _db) = store().await;
+    assert_eq!(store.login_failures("user:alice").await.unwrap(), None);
+    let store = Arc::new(store);
+    let counts: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(
+                async move { store.count_login_attempt("user:alice", 1_000).await.unwrap() },
+            )
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for count in counts {
+        seen.push(count.await.unwrap());
+    }
+    seen.sort();
+    assert_eq!(seen, (1..=20).collect::<Vec<i64>>(), "no attempt lost or counted twice");
+
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(
+                async move { store.try_lock_login("user:alice", 1_000, 1_030).await.unwrap() },
+            )
+        })
+        .collect();
+    let mut winners = 0;
+    for racer in racers {
+        winners += usize::from(racer.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+    assert_eq!(store.login_failures("user:alice").await.unwrap(), Some((20, 1_030)));
+
+    store.lock_login("user:alice", 1_010).await.unwrap();
+    assert_eq!(store.login_failures("user:alice").await.unwrap(), Some((20, 1_030)), "kept");
+    store.release_login_lock("user:alice", 1_030).await.unwrap();
+    store.forgive_login_attempt("user:alice").await.unwrap();
+    assert_eq!(store.login_failures("user:alice").await.unwrap(), Some((19, 0)));
+    store.clear_login_failures("user:alice").await.unwrap();
+    assert_eq!(store.login_failures("user:alice").await.unwrap(), None);
+}
