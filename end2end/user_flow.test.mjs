@@ -73,6 +73,8 @@ test('sign in, consent, code, tokens, userinfo, refresh, logout', async () => {
 
   const errors = [];
   page.on('pageerror', (error) => errors.push(error.message));
+  // A Content-Security-Policy violation (or a failed hydration) is reported on the console.
+  page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
 
   await page.goto(authorizeUrl('state-1', verifier));
   assert.match(page.url(), /\/login$/);
@@ -135,7 +137,7 @@ test('sign in, consent, code, tokens, userinfo, refresh, logout', async () => {
   // Signed out: the next authorization asks for a sign-in again.
   await page.goto(authorizeUrl('state-2', verifier));
   assert.match(page.url(), /\/login$/);
-  assert.deepEqual(errors, [], 'hydration raised no errors');
+  assert.deepEqual(errors, [], 'no script errors and no CSP violations');
   await context.close();
 });
 

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use leptos::prelude::LeptosOptions;
+use portcullis_core::keys::SigningAlgorithm;
 use portcullis_core::store::{ApiKeyStore, ChangeFeed};
 use portcullis_store::GroupCommit;
 
@@ -22,13 +23,17 @@ use crate::usage::{flush_periodically, UsageRecorder};
 pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     let opened = bootstrap::open(&config.storage).await?;
     let store = opened.store;
-    bootstrap::ensure_signing_key(
-        &store,
-        &opened.master_key,
-        config.signing_alg,
-        config.storage.max_access_token_lifetime,
-    )
-    .await?;
+    // The access-token key, and RS256, which OpenID Connect Discovery §3 requires every
+    // provider to offer for ID tokens.
+    for alg in [config.signing_alg, SigningAlgorithm::RS256] {
+        bootstrap::ensure_signing_key(
+            &store,
+            &opened.master_key,
+            alg,
+            config.storage.max_access_token_lifetime,
+        )
+        .await?;
+    }
 
     // Read the feed position before loading, so nothing changed in between is missed.
     let last_change = store.latest_change_id().await?;

@@ -73,15 +73,15 @@ async fn start_portcullis() -> Running {
             .await
             .unwrap();
     });
-    // The RS256 key the client registration added reaches the server's key ring through the
-    // change feed.
-    while !state.live.keys().by_alg.contains_key(&SigningAlgorithm::RS256) {
+    // The registration reaches the running server through the change feed.
+    let client_id = created.client.id.to_string();
+    while state.live.client(&client_id).is_none() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 
     Running {
         issuer,
-        client_id: created.client.id.to_string(),
+        client_id,
         client_secret: created.secret.unwrap().expose().to_owned(),
         _data: data,
     }
@@ -113,7 +113,7 @@ async fn user_signs_in_and_allows(browser: &reqwest::Client, issuer: &str, url: 
             }
             continue;
         }
-        assert_eq!(response.status(), 200, "{next}");
+        assert_eq!(response.status(), 200, "{next}: {}", response.text().await.unwrap_or_default());
         let page_url = response.url().clone();
         let html = response.text().await.unwrap();
         let csrf = field_of(&html, "csrf");

@@ -234,8 +234,7 @@ pub fn render_document(title: &str, page: Page) -> String {
          <link rel=\"icon\" href=\"/favicon.ico\"><link rel=\"stylesheet\" href=\"/pkg/portcullis.css\">\
          <title>{}</title>\
          <script type=\"application/json\" id=\"{PAGE_DATA_ID}\">{data}</script>\
-         <script type=\"module\">import init, {{ hydrate_page }} from '/pkg/portcullis.js';\
-         init({{ module_or_path: '/pkg/portcullis.wasm' }}).then(() => hydrate_page());</script>\
+         <script type=\"module\" src=\"/hydrate-page.js\"></script>\
          </head><body class=\"min-h-screen bg-slate-50 text-slate-900 antialiased\">{body}</body></html>",
         html_escape(&format!("{title} · Portcullis"))
     )

@@ -58,6 +58,9 @@ CREATE TABLE refresh_tokens (
     issued_at  BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
     rotated_at BIGINT,
+    -- Set once the rotation's answer (the successor and its access token) is ready: a replay
+    -- before that is a concurrent duplicate, after it a replay that revokes the family.
+    rotation_delivered_at BIGINT,
     revoked_at BIGINT
 );
 CREATE INDEX refresh_tokens_grant ON refresh_tokens (grant_id);

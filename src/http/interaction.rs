@@ -57,6 +57,9 @@ struct Pending {
     prompt_consent: bool,
     /// `prompt=login`: a sign-in must happen during this request, whatever the session says.
     force_login: bool,
+    /// The user an `id_token_hint` names (empty when the hint was not one of our ID tokens):
+    /// a session of anyone else does not count as signed in (SECURITY.md F-09).
+    hinted_user: Option<String>,
     max_age: Option<u64>,
 }
 
@@ -125,6 +128,13 @@ async fn authorize(state: &AppState, session: &Session, params: &AuthorizeParams
                 prompt_none: request.prompt.none,
                 prompt_consent: request.prompt.consent,
                 force_login: request.prompt.login,
+                hinted_user: params.get("id_token_hint").map(|hint| {
+                    let keys = state.live.keys();
+                    keys.verification
+                        .id_token_hint(hint, &state.config.issuer)
+                        .map(|hint| hint.user_id)
+                        .unwrap_or_default()
+                }),
                 max_age: request.max_age,
             };
             proceed(state, session, pending).await
@@ -155,8 +165,10 @@ async fn proceed(state: &AppState, session: &Session, pending: Pending) -> Respo
             .max_age
             .is_none_or(|max| now - u.auth_time <= i64::try_from(max).unwrap_or(i64::MAX))
     };
+    let hint_matches =
+        |s: &SessionUser| pending.hinted_user.as_ref().is_none_or(|hinted| *hinted == s.user_id);
     let Some((user, session_user)) =
-        signed_in.filter(|(_, s)| !pending.force_login && fresh_enough(s))
+        signed_in.filter(|(_, s)| !pending.force_login && fresh_enough(s) && hint_matches(s))
     else {
         if pending.prompt_none {
             return pending
@@ -361,7 +373,9 @@ pub async fn login_submit(
 
     match session.get::<Pending>(SESSION_PENDING).await.ok().flatten() {
         Some(mut pending) => {
+            // The user just signed in on purpose: that answers prompt=login and any hint.
             pending.force_login = false;
+            pending.hinted_user = None;
             proceed(&state, &session, pending).await
         }
         None => see_other("/account"),
@@ -572,7 +586,7 @@ pub async fn logout(
 ) -> Response {
     let hinted_client = query.id_token_hint.as_deref().and_then(|hint| {
         let keys = state.live.keys();
-        keys.verification.id_token_audience(hint, &state.config.issuer)
+        keys.verification.id_token_hint(hint, &state.config.issuer).map(|hint| hint.client_id)
     });
     let _ = session.flush().await;
     tracing::info!(outcome = "signed_out", "logout");
@@ -617,6 +631,12 @@ fn unavailable() -> Response {
     )
 }
 
+/// What end-user pages may load: their own scripts, styles and the wasm bundle, nothing inline
+/// and nothing from elsewhere; no plugins, no `<base>`, no framing (SECURITY.md H-13, H-14).
+/// `wasm-unsafe-eval` lets the bundle be compiled; it allows no JavaScript eval.
+const PAGE_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
 /// HTML with the headers every end-user page carries: no framing (clickjacking), no referrer
 /// (codes and state never leak), no caching.
 ///
@@ -628,10 +648,7 @@ fn html(status: StatusCode, body: String) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("frame-ancestors 'none'; base-uri 'none'"),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

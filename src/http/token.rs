@@ -181,6 +181,13 @@ async fn refresh(
         );
     }
     if !live {
+        // Spent while the request that spent it is still answering: a concurrent duplicate,
+        // refused without revoking the family, so that request's successor survives (D-03).
+        // Once that answer is out, presenting the token again is a replay (D-02).
+        if state.store.rotation_in_flight(&hash).await.map_err(storage)? {
+            tracing::warn!(client_id = %client.id, "refresh token rotated concurrently");
+            return Err(invalid().into());
+        }
         let revoked = revoke_family(state, &record.grant_id, now).await?;
         tracing::warn!(client_id = %client.id, revoked, "rotated refresh token replayed");
         return Err(invalid().into());
@@ -198,8 +205,11 @@ async fn refresh(
         RefreshRotation::Rotated(_) => {}
         RefreshRotation::Unknown => return Err(invalid().into()),
         RefreshRotation::Replayed(_) => {
-            // Another request rotated it a moment ago: that is a replay too.
-            revoke_family(state, &record.grant_id, now).await?;
+            // It was live a moment ago, when this request looked it up: another request with
+            // the same token rotated it meanwhile. That is a concurrent duplicate (a retry, two
+            // tabs), answered like a spent token but without revoking the family, so the one
+            // successor survives (SECURITY.md D-03). Replays that arrive later revoke.
+            tracing::warn!(client_id = %client.id, "refresh token rotated concurrently");
             return Err(invalid().into());
         }
     }
@@ -212,6 +222,7 @@ async fn refresh(
     let mut response =
         issue_user_tokens(state, client, &grant, &scopes, GrantType::RefreshToken, now).await?;
     response.refresh_token = Some(secret.expose().to_owned());
+    state.store.mark_rotation_delivered(&hash, now).await.map_err(storage)?;
     Ok(response)
 }
 

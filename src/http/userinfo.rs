@@ -2,6 +2,7 @@
 //! access token that carries `openid`. Errors follow RFC 6750 §3: 401 with
 //! `WWW-Authenticate: Bearer error="invalid_token"`, 403 for a missing scope.
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,12 +17,19 @@ use super::oauth_error::no_store;
 use super::AppState;
 use crate::clock::unix_now;
 
-pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    // The token travels in the Authorization header only: never in the URL (RFC 6750 §5.3, a
+    // query `access_token` is ignored), and a body copy is refused rather than guessed between
+    // (RFC 6750 §2: one method per request).
+    if form_urlencoded::parse(&body).any(|(name, _)| name == "access_token") {
+        return bearer_error(StatusCode::BAD_REQUEST, Some("invalid_request"));
+    }
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
     let Some(token) = token else {
         return bearer_error(StatusCode::UNAUTHORIZED, None);
     };

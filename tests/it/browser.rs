@@ -206,14 +206,25 @@ impl Flow {
     }
 }
 
-async fn user_client(
+pub async fn user_client(
     server: &TestServer,
     client_type: ClientType,
     method: TokenAuthMethod,
     redirect: &str,
 ) -> TestClient {
+    named_user_client(server, &format!("{client_type} app"), client_type, method, redirect).await
+}
+
+/// A client for the authorization code flow (openid profile email quote:write).
+pub async fn named_user_client(
+    server: &TestServer,
+    name: &str,
+    client_type: ClientType,
+    method: TokenAuthMethod,
+    redirect: &str,
+) -> TestClient {
     let registration = portcullis::service::NewClient {
-        name: format!("{client_type} app"),
+        name: name.to_owned(),
         client_type,
         grant_types: parse_wire_list("authorization_code refresh_token").unwrap(),
         allowed_scopes: ScopeSet::parse_list("openid profile email quote:write").unwrap(),

@@ -58,13 +58,18 @@ async fn f03_jwks_holds_public_keys_only() {
     assert_eq!(reply.header("content-type"), Some("application/jwk-set+json"));
     let jwks: Value = reply.json();
     let keys = jwks["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 1);
+    // The ES256 access-token key and the RS256 key OpenID Connect requires for ID tokens.
+    let mut types: Vec<&str> = keys.iter().map(|k| k["kty"].as_str().unwrap()).collect();
+    types.sort();
+    assert_eq!(types, ["EC", "RSA"]);
+    let kids: std::collections::HashSet<&str> =
+        keys.iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    assert_eq!(kids.len(), keys.len(), "unique kids");
     for key in keys {
         for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
             assert!(key.get(private).is_none(), "{private} must not be published");
         }
         assert_eq!(key["use"], "sig");
-        assert_eq!(key["kty"], "EC");
     }
 }
 

@@ -13,4 +13,5 @@ mod revocation;
 mod startup;
 mod support;
 mod token;
+mod user_catalog;
 mod user_flows;

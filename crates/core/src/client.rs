@@ -214,7 +214,7 @@ pub struct ClientRegistration {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistrationError {
-    #[error("client name must be 1-200 printable characters")]
+    #[error("client name must be 1-200 printable characters, without bidirectional controls")]
     Name,
     #[error(
         "at least one grant type is required: \
@@ -270,7 +270,7 @@ impl ClientRegistration {
         server_max_access: u32,
     ) -> Result<ValidatedRegistration, RegistrationError> {
         let name = self.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        if name.is_empty() || name.chars().count() > 200 || name.chars().any(hides_text) {
             return Err(RegistrationError::Name);
         }
         if self.grant_types.is_empty() {
@@ -407,6 +407,13 @@ impl ValidatedRegistration {
     }
 }
 
+/// Characters a client name may not hold: controls, and the bidirectional overrides and
+/// isolates that can make a name on the consent screen read as something else (SECURITY.md
+/// K-08, H-15; Unicode TR 36 §2.4).
+fn hides_text(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Parses a comma- or space-separated list of wire values.
 pub fn parse_wire_list<T: FromStr<Err = String> + Ord>(list: &str) -> Result<BTreeSet<T>, String> {
     list.split([',', ' ']).filter(|s| !s.is_empty()).map(T::from_str).collect()
@@ -464,6 +471,16 @@ mod tests {
             reg.validate(&registry(), 86_400).unwrap_err(),
             RegistrationError::NoRedirectUri
         );
+    }
+
+    #[test]
+    fn names_cannot_hide_or_reorder_text() {
+        for name in ["", "tab\there", "Bank\u{202E}lapyap", "a\u{2066}b"] {
+            let reg = ClientRegistration { name: name.into(), ..service_client() };
+            assert_eq!(reg.validate(&registry(), 86_400).unwrap_err(), RegistrationError::Name);
+        }
+        let reg = ClientRegistration { name: "<img src=x> Ünïcødé".into(), ..service_client() };
+        assert!(reg.validate(&registry(), 86_400).is_ok(), "markup is escaped, not refused");
     }
 
     #[test]

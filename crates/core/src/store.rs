@@ -318,6 +318,19 @@ pub trait GrantStore {
         successor: &RefreshRecord,
         now: UnixTime,
     ) -> impl Future<Output = StoreResult<RefreshRotation>> + Send;
+    /// Whether the token was rotated by a request that has not answered yet (a concurrent
+    /// duplicate, see [`GrantStore::mark_rotation_delivered`]).
+    fn rotation_in_flight(
+        &self,
+        token_hash: &[u8],
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Notes that the rotation of this token has produced its answer: from now on presenting
+    /// the token again is a replay.
+    fn mark_rotation_delivered(
+        &self,
+        token_hash: &[u8],
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Revokes every refresh and access token of a grant; returns the revoked access-token
     /// jtis (announced on the change feed).
     fn revoke_grant(

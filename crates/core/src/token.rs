@@ -51,6 +51,13 @@ pub enum TokenRejection {
     Expired,
 }
 
+/// Who an `id_token_hint` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdTokenHint {
+    pub client_id: String,
+    pub user_id: String,
+}
+
 /// Public keys that verify access tokens, by `kid`: the current key and every retired key whose
 /// tokens may still be alive.
 #[derive(Default, Clone)]
@@ -112,14 +119,15 @@ impl VerificationKeys {
 }
 
 impl VerificationKeys {
-    /// The audience (client id) of an ID token we issued, checking its signature, `typ` and
-    /// issuer but not its expiry: RP-initiated logout accepts expired hints (RP-Initiated
-    /// Logout §2).
-    pub fn id_token_audience(&self, token: &str, issuer: &str) -> Option<String> {
+    /// The client and user of an ID token we issued, checking its signature, `typ` and issuer
+    /// but not its expiry: hints may be old (OpenID Connect Core §3.1.2.1, RP-Initiated
+    /// Logout §2). Anything else, `alg: none` and foreign keys included, is no hint at all.
+    pub fn id_token_hint(&self, token: &str, issuer: &str) -> Option<IdTokenHint> {
         #[derive(Deserialize)]
         struct Claims {
             iss: String,
             aud: String,
+            sub: String,
         }
         if token.len() > MAX_TOKEN_LEN {
             return None;
@@ -137,7 +145,7 @@ impl VerificationKeys {
         validation.validate_exp = false;
         validation.required_spec_claims.clear();
         let claims = jsonwebtoken::decode::<Claims>(token, key, &validation).ok()?.claims;
-        (claims.iss == issuer).then_some(claims.aud)
+        (claims.iss == issuer).then_some(IdTokenHint { client_id: claims.aud, user_id: claims.sub })
     }
 }
 

@@ -191,6 +191,28 @@ impl GrantStore for SqlStore {
         Ok(RefreshRotation::Rotated(presented))
     }
 
+    async fn rotation_in_flight(&self, token_hash: &[u8]) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT token_hash FROM refresh_tokens WHERE token_hash = $1 \
+             AND rotated_at IS NOT NULL AND rotation_delivered_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(token_hash.to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(row.is_some())
+    }
+
+    async fn mark_rotation_delivered(&self, token_hash: &[u8], now: UnixTime) -> StoreResult<()> {
+        sqlx::query("UPDATE refresh_tokens SET rotation_delivered_at = $1 WHERE token_hash = $2")
+            .bind(now)
+            .bind(token_hash.to_vec())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> StoreResult<Vec<String>> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query(

@@ -145,10 +145,16 @@ async fn rotation_keeps_exactly_one_live_token_and_recognises_replays() {
     let successor = RefreshRecord { issued_at: 1_500, ..refresh(2, "g1") };
     let rotated = store.rotate_refresh_token(&[1; 32], &successor, 1_500).await.unwrap();
     assert_eq!(rotated, RefreshRotation::Rotated(refresh(1, "g1")));
-    assert_eq!(store.find_refresh_token(&[1; 32]).await.unwrap().unwrap().1, false);
+    assert!(!store.find_refresh_token(&[1; 32]).await.unwrap().unwrap().1);
     let (stored, live) = store.find_refresh_token(&[2; 32]).await.unwrap().unwrap();
     assert!(live);
     assert_eq!(stored.expires_at, 5_000, "rotation keeps the family's absolute end");
+
+    // Until the rotation's answer is out, presenting the spent token is a concurrent duplicate.
+    assert!(store.rotation_in_flight(&[1; 32]).await.unwrap());
+    store.mark_rotation_delivered(&[1; 32], 1_501).await.unwrap();
+    assert!(!store.rotation_in_flight(&[1; 32]).await.unwrap());
+    assert!(!store.rotation_in_flight(&[2; 32]).await.unwrap(), "the live successor");
 
     // The spent token again: a replay, and no successor is stored.
     let again = store.rotate_refresh_token(&[1; 32], &refresh(3, "g1"), 1_600).await.unwrap();
@@ -198,8 +204,8 @@ async fn revoking_a_grant_revokes_its_refresh_and_access_tokens_only() {
     let mut revoked = store.revoke_grant("g1", 1_500).await.unwrap();
     revoked.sort();
     assert_eq!(revoked, ["a1", "a2"]);
-    assert_eq!(store.find_refresh_token(&[1; 32]).await.unwrap().unwrap().1, false);
-    assert_eq!(store.find_refresh_token(&[2; 32]).await.unwrap().unwrap().1, true);
+    assert!(!store.find_refresh_token(&[1; 32]).await.unwrap().unwrap().1);
+    assert!(store.find_refresh_token(&[2; 32]).await.unwrap().unwrap().1);
     assert!(store.get_token("a1").await.unwrap().unwrap().revoked_at.is_some());
     assert!(store.get_token("b1").await.unwrap().unwrap().revoked_at.is_none());
 }
