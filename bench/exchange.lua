@@ -3,8 +3,8 @@
 --                    refresh tokens from the answers appended to PC_OUTPUT;
 --   PC_MODE=refresh  refresh_token grant: refresh tokens from PC_INPUT.
 -- PC_BASIC is base64(client_id:client_secret); PC_REDIRECT and PC_VERIFIER match the requests.
--- When the input runs out the script sends an empty credential, which counts as an error: size
--- the input so that never happens.
+-- When the input runs out the run stops early (the summary then covers only the credentials
+-- spent; the last few in-flight requests carry an empty one and count as errors).
 local mode = os.getenv("PC_MODE")
 local input = io.open(os.getenv("PC_INPUT"), "r")
 local output = os.getenv("PC_OUTPUT") and io.open(os.getenv("PC_OUTPUT"), "a")
@@ -22,8 +22,14 @@ local function escape(text)
   return (text:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
 end
 
+local exhausted = false
+
 request = function()
-  local credential = input:read("*l") or ""
+  local credential = input:read("*l")
+  if not credential then
+    exhausted = true
+    credential = ""
+  end
   local body
   if mode == "code" then
     body = "grant_type=authorization_code&code=" .. escape(credential) .. "&redirect_uri="
@@ -35,6 +41,9 @@ request = function()
 end
 
 response = function(status, headers, body)
+  if exhausted then
+    wrk.thread:stop()
+  end
   if status ~= 200 then
     failures = failures + 1
     return

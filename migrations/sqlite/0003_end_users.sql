@@ -91,3 +91,7 @@ CREATE TABLE consent_records (
 ALTER TABLE clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]';
 -- How the client's ID tokens are signed; NULL for clients that may not request openid.
 ALTER TABLE clients ADD COLUMN id_token_signing_alg TEXT;
+
+-- Scopes listed in discovery's scopes_supported (RFC 8414 §2: a server may keep some unlisted).
+ALTER TABLE scopes ADD COLUMN public BIGINT NOT NULL DEFAULT 0;
+UPDATE scopes SET public = 1 WHERE built_in = 1;

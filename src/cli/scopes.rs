@@ -24,6 +24,9 @@ pub enum ScopeCommand {
         /// Refuse this scope for client_credentials: it needs an end user.
         #[arg(long)]
         requires_user: bool,
+        /// List the scope in discovery's scopes_supported (unlisted scopes work the same).
+        #[arg(long)]
+        public: bool,
         #[arg(long)]
         json: bool,
     },
@@ -46,8 +49,16 @@ pub enum ScopeCommand {
 
 pub async fn run(command: ScopeCommand, operator: &Operator) -> anyhow::Result<()> {
     match command {
-        ScopeCommand::Create { name, description, category, includes, requires_user, json } => {
-            let input = ScopeInput { name, description, category, includes, requires_user };
+        ScopeCommand::Create {
+            name,
+            description,
+            category,
+            includes,
+            requires_user,
+            public,
+            json,
+        } => {
+            let input = ScopeInput { name, description, category, includes, requires_user, public };
             let created = operator.put_scopes(vec![input]).await?;
             for scope in &created {
                 if json {
@@ -117,6 +128,7 @@ fn scope_json(scope: &ScopeDefinition, expands_to: Option<&str>) -> serde_json::
         "description": scope.description,
         "category": scope.category,
         "requires_user": scope.requires_user,
+        "public": scope.public,
         "includes": scope.includes.iter().collect::<Vec<_>>(),
         "built_in": scope.built_in,
     });

@@ -13,7 +13,7 @@ const PUBLIC_CACHE: HeaderValue = HeaderValue::from_static("public, max-age=300"
 
 pub async fn metadata(State(state): State<AppState>) -> Response {
     let registry = state.live.registry();
-    let scopes = registry.iter().map(|s| s.name.to_string()).collect();
+    let scopes = registry.iter().filter(|s| s.public).map(|s| s.name.to_string()).collect();
     let algorithms = state.live.keys().algorithms.clone();
     let document = discovery::metadata(&state.config.issuer, scopes, &algorithms);
     ([(header::CACHE_CONTROL, PUBLIC_CACHE)], Json(document)).into_response()

@@ -18,6 +18,9 @@ pub struct ScopeInput {
     pub includes: Vec<String>,
     #[serde(default)]
     pub requires_user: bool,
+    /// Advertised in discovery (`scopes_supported`).
+    #[serde(default)]
+    pub public: bool,
 }
 
 /// The import file: `[[scope]]` tables.
@@ -43,6 +46,7 @@ impl ScopeInput {
             requires_user: self.requires_user,
             includes: ScopeSet::parse_list(&self.includes.join(" ")).map_err(invalid)?,
             built_in: false,
+            public: self.public,
         })
     }
 }

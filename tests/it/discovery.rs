@@ -40,6 +40,31 @@ async fn f01_both_metadata_documents_agree_and_list_what_is_supported() {
 }
 
 #[tokio::test]
+async fn f01_only_scopes_marked_public_are_advertised() {
+    let server = TestServer::start().await;
+    server.scope("quote:read", &[], false).await;
+    let unlisted = portcullis::service::ScopeInput {
+        name: "partner:internal".into(),
+        description: "Internal partner operations".into(),
+        category: None,
+        includes: vec![],
+        requires_user: false,
+        public: false,
+    };
+    server.operator.put_scopes(vec![unlisted]).await.unwrap();
+    server
+        .wait_until(|s| {
+            s.state.live.registry().iter().any(|d| d.name.as_str() == "partner:internal")
+        })
+        .await;
+    let doc = server.get("/.well-known/openid-configuration").await.json();
+    let scopes: Vec<&str> =
+        doc["scopes_supported"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(scopes.contains(&"quote:read") && scopes.contains(&"openid"), "{scopes:?}");
+    assert!(!scopes.contains(&"partner:internal"), "unlisted scopes stay out of discovery");
+}
+
+#[tokio::test]
 async fn f02_the_host_header_never_shapes_urls() {
     let server = TestServer::start().await;
     let request = Request::get("/.well-known/openid-configuration")

@@ -166,6 +166,7 @@ impl TestServer {
             category: None,
             includes: includes.iter().map(|s| s.to_string()).collect(),
             requires_user,
+            public: true,
         };
         self.operator.put_scopes(vec![input]).await.expect("scope");
         self.wait_until(|s| s.state.live.registry().iter().any(|d| d.name.as_str() == name)).await;

@@ -274,6 +274,7 @@ mod tests {
             requires_user,
             includes: ScopeSet::parse_list(includes).unwrap(),
             built_in: false,
+            public: false,
         }
     }
 

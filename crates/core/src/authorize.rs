@@ -292,6 +292,7 @@ mod tests {
             requires_user: false,
             includes: ScopeSet::default(),
             built_in: false,
+            public: false,
         };
         ScopeRegistry::new(ScopeDefinition::built_ins().into_iter().chain([api])).unwrap()
     }

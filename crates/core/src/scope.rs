@@ -174,6 +174,9 @@ pub struct ScopeDefinition {
     pub includes: ScopeSet,
     /// Built in (the OpenID Connect scopes): cannot be deleted.
     pub built_in: bool,
+    /// Listed in discovery's `scopes_supported`. Others work the same but are not advertised
+    /// (RFC 8414 §2 lets a server keep some scopes to itself, e.g. partner-only ones).
+    pub public: bool,
 }
 
 impl ScopeDefinition {
@@ -187,6 +190,7 @@ impl ScopeDefinition {
                 requires_user: true,
                 includes: ScopeSet::default(),
                 built_in: true,
+                public: true,
             })
             .collect()
     }
@@ -368,6 +372,7 @@ mod tests {
             requires_user,
             includes: ScopeSet::parse_list(includes).unwrap(),
             built_in: false,
+            public: false,
         }
     }
 

@@ -78,7 +78,7 @@ async fn insert(tx: &mut sqlx::Transaction<'_, sqlx::Any>, key: &ApiKey) -> Stor
 
 impl ApiKeyStore for SqlStore {
     async fn insert_api_key(&self, key: &ApiKey) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
         insert(&mut tx, key).await?;
         tx.commit().await.map_err(map_err)
     }
@@ -113,7 +113,7 @@ impl ApiKeyStore for SqlStore {
         status: ApiKeyStatus,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
         let changed = sqlx::query(
             "UPDATE api_keys SET status = $1, updated_at = $2 \
              WHERE id = $3 AND status <> 'revoked'",
@@ -140,7 +140,7 @@ impl ApiKeyStore for SqlStore {
         old_valid_until: Option<UnixTime>,
     ) -> StoreResult<bool> {
         let now = successor.created_at;
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
         // Without an overlap the old key is revoked now; with one it expires at the chosen time
         // (or earlier, if it was going to expire anyway).
         let retired = match old_valid_until {
@@ -181,7 +181,7 @@ impl ApiKeyStore for SqlStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
         for (key_id, day, outcome, count) in &batch.outcomes {
             sqlx::query(
                 "INSERT INTO api_key_usage (key_id, day, outcome, count) VALUES ($1, $2, $3, $4) \
@@ -225,7 +225,7 @@ impl ApiKeyStore for SqlStore {
     }
 
     async fn save_rate_state(&self, state: &[(String, i64)]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
         sqlx::query("DELETE FROM api_key_rate_state").execute(&mut *tx).await.map_err(map_err)?;
         for (key_id, tat) in state {
             sqlx::query("INSERT INTO api_key_rate_state (key_id, tat) VALUES ($1, $2)")

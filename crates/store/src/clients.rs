@@ -78,7 +78,7 @@ impl SqlStore {
         now: UnixTime,
         query: AnyQuery<'_>,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
         let changed = query.execute(&mut *tx).await.map_err(map_err)?.rows_affected() > 0;
         if changed {
             record_change(&mut tx, "client", id.as_str(), now).await?;
@@ -119,7 +119,7 @@ impl ClientStore for SqlStore {
             "INSERT INTO clients ({CLIENT_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         );
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
         sqlx::query(&sql)
             .bind(client.id.as_str())
             .bind(&client.name)

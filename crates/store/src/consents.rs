@@ -30,7 +30,7 @@ impl ConsentStore for SqlStore {
         consent_version: &str,
         now: UnixTime,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
         sqlx::query(
             "INSERT INTO consent_records \
              (user_id, client_id, scopes, decision, consent_version, decided_at) \
@@ -86,7 +86,7 @@ impl ConsentStore for SqlStore {
         let result = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
             .bind(user_id)
             .bind(client_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         Ok(result.rows_affected() > 0)

@@ -81,7 +81,7 @@ impl GrantStore for SqlStore {
             .bind(code.nonce.as_deref())
             .bind(code.auth_time)
             .bind(code.expires_at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         Ok(())
@@ -95,7 +95,7 @@ impl GrantStore for SqlStore {
         )
         .bind(now)
         .bind(code_hash.to_vec())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)?
         .rows_affected()
@@ -122,14 +122,14 @@ impl GrantStore for SqlStore {
         sqlx::query("UPDATE authorization_codes SET tokens_issued_at = $1 WHERE code_hash = $2")
             .bind(now)
             .bind(code_hash.to_vec())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         Ok(())
     }
 
     async fn insert_refresh_token(&self, token: &RefreshRecord) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
         insert_refresh(&mut tx, token).await?;
         tx.commit().await.map_err(map_err)
     }
@@ -159,7 +159,7 @@ impl GrantStore for SqlStore {
         successor: &RefreshRecord,
         now: UnixTime,
     ) -> StoreResult<RefreshRotation> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
         let rotated = sqlx::query(
             "UPDATE refresh_tokens SET rotated_at = $1 \
              WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL",
@@ -207,14 +207,14 @@ impl GrantStore for SqlStore {
         sqlx::query("UPDATE refresh_tokens SET rotation_delivered_at = $1 WHERE token_hash = $2")
             .bind(now)
             .bind(token_hash.to_vec())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         Ok(())
     }
 
     async fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> StoreResult<Vec<String>> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
         sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL",
         )
@@ -249,7 +249,7 @@ impl GrantStore for SqlStore {
         client_id: &str,
         now: UnixTime,
     ) -> StoreResult<Vec<String>> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
         sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $1 \
              WHERE user_id = $2 AND client_id = $3 AND revoked_at IS NULL",

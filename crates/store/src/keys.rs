@@ -42,7 +42,7 @@ impl KeyStore for SqlStore {
         publish_until: UnixTime,
     ) -> StoreResult<()> {
         let now = new_key.created_at;
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
         sqlx::query(
             "UPDATE signing_keys SET retired_at = $1, publish_until = $2 \
              WHERE retired_at IS NULL AND alg = $3",
@@ -72,7 +72,7 @@ impl KeyStore for SqlStore {
     async fn master_key_check(&self, value: &str) -> StoreResult<String> {
         let sql = "INSERT INTO meta (key, value) VALUES ('master_key_check', $1) \
                    ON CONFLICT (key) DO NOTHING";
-        sqlx::query(sql).bind(value).execute(&self.pool).await.map_err(map_err)?;
+        sqlx::query(sql).bind(value).execute(&self.writer).await.map_err(map_err)?;
         sqlx::query("SELECT value FROM meta WHERE key = 'master_key_check'")
             .fetch_one(&self.pool)
             .await

@@ -37,10 +37,15 @@ pub enum Backend {
     Postgres,
 }
 
-/// The storage handle: a connection pool plus the engine it reaches.
+/// The storage handle: connection pools plus the engine they reach.
 #[derive(Clone, Debug)]
 pub struct SqlStore {
+    /// Reads, and everything on PostgreSQL.
     pool: AnyPool,
+    /// Writes. On SQLite one connection: the engine allows one writer at a time, and a second
+    /// would wait in SQLite's busy handler, which sleeps in steps of up to 100 ms. Queued here
+    /// instead, writers take their turn in order the moment the previous one commits.
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -61,25 +66,36 @@ impl SqlStore {
             ));
         };
         let options = AnyConnectOptions::from_str(url).map_err(unavailable)?;
-        let pool = AnyPoolOptions::new()
+        let pool_options = || {
+            AnyPoolOptions::new().acquire_timeout(Duration::from_secs(3)).after_connect(
+                move |conn, _meta| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                            )
+                            .await?;
+                        }
+                        Ok(())
+                    })
+                },
+            )
+        };
+        let pool = pool_options()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(3))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(unavailable)?;
-        let store = Self { pool, backend };
+        let writer = match backend {
+            Backend::Sqlite => pool_options()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .map_err(unavailable)?,
+            Backend::Postgres => pool.clone(),
+        };
+        let store = Self { pool, writer, backend };
         store.migrate().await?;
         Ok(store)
     }
@@ -108,6 +124,7 @@ impl SqlStore {
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }

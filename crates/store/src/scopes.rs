@@ -9,7 +9,7 @@ use crate::{corrupt, map_err, record_change, unix_now, SqlStore};
 impl ScopeStore for SqlStore {
     async fn list_scopes(&self) -> StoreResult<Vec<ScopeDefinition>> {
         let rows = sqlx::query(
-            "SELECT name, description, category, requires_user, includes, built_in \
+            "SELECT name, description, category, requires_user, includes, built_in, public \
              FROM scopes ORDER BY name",
         )
         .fetch_all(&self.pool)
@@ -27,6 +27,7 @@ impl ScopeStore for SqlStore {
                     requires_user: row.try_get::<i64, _>("requires_user").map_err(map_err)? != 0,
                     includes: ScopeSet::parse_list(&includes).map_err(corrupt)?,
                     built_in: row.try_get::<i64, _>("built_in").map_err(map_err)? != 0,
+                    public: row.try_get::<i64, _>("public").map_err(map_err)? != 0,
                 })
             })
             .collect()
@@ -34,14 +35,14 @@ impl ScopeStore for SqlStore {
 
     async fn put_scope(&self, scope: &ScopeDefinition) -> StoreResult<()> {
         let now = unix_now();
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
         sqlx::query(
             "INSERT INTO scopes (name, description, category, requires_user, includes, built_in, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             updated_at, public) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (name) DO UPDATE SET description = excluded.description, \
              category = excluded.category, requires_user = excluded.requires_user, \
              includes = excluded.includes, built_in = excluded.built_in, \
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at, public = excluded.public",
         )
         .bind(scope.name.as_str())
         .bind(&scope.description)
@@ -50,6 +51,7 @@ impl ScopeStore for SqlStore {
         .bind(scope.includes.to_wire())
         .bind(i64::from(scope.built_in))
         .bind(now)
+        .bind(i64::from(scope.public))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -59,7 +61,7 @@ impl ScopeStore for SqlStore {
 
     async fn delete_scope(&self, name: &ScopeName) -> StoreResult<bool> {
         let now = unix_now();
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
         let deleted = sqlx::query("DELETE FROM scopes WHERE name = $1 AND built_in = 0")
             .bind(name.as_str())
             .execute(&mut *tx)

@@ -31,7 +31,7 @@ impl SqlStore {
         .bind(id)
         .bind(data)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)?;
         Ok(())
@@ -51,7 +51,7 @@ impl SqlStore {
         .bind(id)
         .bind(data)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)?;
         Ok(result.rows_affected() > 0)
@@ -60,7 +60,7 @@ impl SqlStore {
     pub async fn delete_session(&self, id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         Ok(())
@@ -95,7 +95,7 @@ impl SqlStore {
         )
         .bind(key)
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(map_err)?;
         row.try_get("failures").map_err(map_err)
@@ -109,7 +109,7 @@ impl SqlStore {
         )
         .bind(key)
         .bind(until)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)?;
         Ok(())
@@ -130,7 +130,7 @@ impl SqlStore {
         .bind(key)
         .bind(now)
         .bind(until)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)?;
         Ok(result.rows_affected() == 1)
@@ -144,7 +144,7 @@ impl SqlStore {
         )
         .bind(key)
         .bind(until)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)?;
         Ok(())
@@ -157,7 +157,7 @@ impl SqlStore {
              WHERE throttle_key = $1 AND failures > 0",
         )
         .bind(key)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)?;
         Ok(())
@@ -166,7 +166,7 @@ impl SqlStore {
     pub async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1")
             .bind(key)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         Ok(())

@@ -45,7 +45,7 @@ impl TokenStore for SqlStore {
                 .bind(t.expires_at)
                 .bind(t.grant_id.as_deref());
         }
-        query.execute(&self.pool).await.map_err(map_err)?;
+        query.execute(&self.writer).await.map_err(map_err)?;
         Ok(())
     }
 
@@ -78,7 +78,7 @@ impl TokenStore for SqlStore {
     }
 
     async fn revoke_token(&self, jti: &str, client_id: &str, now: UnixTime) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
         let revoked = sqlx::query(
             "UPDATE tokens SET revoked_at = $1 \
              WHERE jti = $2 AND client_id = $3 AND revoked_at IS NULL",

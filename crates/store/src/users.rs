@@ -40,7 +40,7 @@ impl UserStore for SqlStore {
             .bind(user.status.as_str())
             .bind(user.created_at)
             .bind(user.updated_at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         Ok(())
@@ -75,7 +75,7 @@ impl UserStore for SqlStore {
             .bind(status.as_str())
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         Ok(result.rows_affected() > 0)
@@ -87,7 +87,7 @@ impl UserStore for SqlStore {
                 .bind(hash)
                 .bind(now)
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(map_err)?;
         Ok(result.rows_affected() > 0)

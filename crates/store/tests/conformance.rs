@@ -33,6 +33,7 @@ fn scope(name: &str, includes: &str) -> ScopeDefinition {
         requires_user: name.starts_with("user"),
         includes: ScopeSet::parse_list(includes).unwrap(),
         built_in: false,
+        public: false,
     }
 }
 
