@@ -95,7 +95,8 @@ pub struct Attempt {
 }
 
 fn free_failures(key: &str) -> i64 {
-    if key.starts_with("user:") {
+    // Accounts (end users and admins) get few tries; an address may be many people.
+    if key.starts_with("user:") || key.starts_with("admin:") {
         ACCOUNT_FREE_FAILURES
     } else {
         ADDRESS_FREE_FAILURES

@@ -4,6 +4,7 @@
 //! This crate never depends on the protocol core or storage: pages reach them through server
 //! functions and context provided by the server binary, so the wasm bundle stays small.
 
+pub mod admin;
 pub mod app;
 mod landing;
 pub mod pages;

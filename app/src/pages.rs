@@ -6,6 +6,10 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::admin::{
+    AdminAuditPage, AdminDashboardPage, AdminLoginPage, AuditLine, PendingClientLine,
+};
+
 /// Id of the `<script type="application/json">` that carries the page's props to the browser.
 const PAGE_DATA_ID: &str = "portcullis-page";
 
@@ -37,6 +41,21 @@ pub enum Page {
         title: String,
         message: String,
     },
+    AdminLogin {
+        csrf: String,
+        error: Option<String>,
+    },
+    AdminDashboard {
+        email: String,
+        csrf: String,
+        pending: Vec<PendingClientLine>,
+        tokens_today: Vec<(String, u64)>,
+    },
+    AdminAudit {
+        email: String,
+        csrf: String,
+        entries: Vec<AuditLine>,
+    },
 }
 
 impl Page {
@@ -52,6 +71,13 @@ impl Page {
                 view! { <AccountPage username consents csrf/> }.into_any()
             }
             Page::Message { title, message } => view! { <MessagePage title message/> }.into_any(),
+            Page::AdminLogin { csrf, error } => view! { <AdminLoginPage csrf error/> }.into_any(),
+            Page::AdminDashboard { email, csrf, pending, tokens_today } => {
+                view! { <AdminDashboardPage email csrf pending tokens_today/> }.into_any()
+            }
+            Page::AdminAudit { email, csrf, entries } => {
+                view! { <AdminAuditPage email csrf entries/> }.into_any()
+            }
         }
     }
 }

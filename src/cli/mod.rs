@@ -1,6 +1,7 @@
 //! The operator CLI. Commands that change state go through [`crate::service::Operator`], the
 //! same service the portals use, and take effect in a running server within a second.
 
+mod admins;
 mod api_keys;
 mod clients;
 mod keys;
@@ -41,6 +42,12 @@ pub enum Command {
     /// Manage API keys for partner integrations.
     #[command(subcommand)]
     ApiKey(api_keys::ApiKeyCommand),
+    /// Manage administrators of the admin portal.
+    #[command(subcommand)]
+    Admin(admins::AdminCommand),
+    /// Read and verify the audit log.
+    #[command(subcommand)]
+    Audit(admins::AuditCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -57,6 +64,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(command) => clients::run(command, &operator(&raw).await?).await,
         Command::User(command) => users::run(command, &operator(&raw).await?).await,
         Command::ApiKey(command) => api_keys::run(command, &operator(&raw).await?).await,
+        Command::Admin(command) => admins::run_admin(command, &operator(&raw).await?).await,
+        Command::Audit(command) => admins::run_audit(command, &operator(&raw).await?).await,
         Command::Keys(command) => keys::run(command, &StorageConfig::from_raw(&raw)?, &raw).await,
     }
 }
@@ -69,6 +78,7 @@ async fn operator(raw: &RawSettings) -> anyhow::Result<Operator> {
         master_key: std::sync::Arc::new(opened.master_key),
         store: opened.store,
         max_access_token_lifetime: storage.max_access_token_lifetime,
+        acting: crate::service::Acting::cli(),
     })
 }
 

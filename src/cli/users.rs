@@ -43,7 +43,7 @@ pub enum UserCommand {
     },
 }
 
-fn read_password() -> anyhow::Result<String> {
+pub(super) fn read_password() -> anyhow::Result<String> {
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text)?;
     Ok(text.trim_end_matches(['\n', '\r']).to_owned())

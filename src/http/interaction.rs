@@ -614,16 +614,16 @@ pub async fn logout(
     }
 }
 
-fn page(title: &'static str, page: Page) -> Response {
+pub(super) fn page(title: &'static str, page: Page) -> Response {
     html(StatusCode::OK, render_document(title, page))
 }
 
-fn message(status: StatusCode, title: &str, text: &str) -> Response {
+pub(super) fn message(status: StatusCode, title: &str, text: &str) -> Response {
     let page = Page::Message { title: title.to_owned(), message: text.to_owned() };
     html(status, render_document(title, page))
 }
 
-fn unavailable() -> Response {
+pub(super) fn unavailable() -> Response {
     message(
         StatusCode::SERVICE_UNAVAILABLE,
         "Temporarily unavailable",
@@ -656,7 +656,7 @@ fn html(status: StatusCode, body: String) -> Response {
 }
 
 /// 303 (RFC 9700 §4.11: never 307 after a POST carrying credentials).
-fn see_other(location: &str) -> Response {
+pub(super) fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, value);

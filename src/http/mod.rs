@@ -3,6 +3,7 @@
 //! Handlers parse the request, call the core, and map the result; the rules live in
 //! `portcullis-core`. Request spans carry the route template, never the raw URI.
 
+mod admin;
 mod api_keys;
 mod client_auth;
 mod discovery;
@@ -74,6 +75,7 @@ impl AppState {
             hasher: self.hasher.clone(),
             master_key: self.master_key.clone(),
             max_access_token_lifetime: self.config.storage.max_access_token_lifetime,
+            acting: crate::service::Acting { actor: "server".into(), source_ip: None },
         }
     }
 }
@@ -119,13 +121,25 @@ pub fn router(state: AppState) -> Router {
         .route("/account/consents/revoke", post(interaction::revoke_consent))
         .route(paths::END_SESSION, get(interaction::logout))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
-        .layer(session_layer(&state));
+        .layer(session_layer(&state, "portcullis_session", "/"));
+
+    // The admin portal: its own session cookie, scoped to /admin.
+    let admin_portal = Router::new()
+        .route("/admin", get(admin::dashboard))
+        .route("/admin/login", get(admin::login_page).post(admin::login_submit))
+        .route("/admin/logout", post(admin::logout))
+        .route("/admin/clients/{client_id}/approve", post(admin::approve_client))
+        .route("/admin/clients/{client_id}/reject", post(admin::reject_client))
+        .route("/admin/audit", get(admin::audit_log))
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(session_layer(&state, "portcullis_admin", "/admin"));
 
     let leptos_options = state.leptos_options.clone();
     let pages = generate_route_list(App);
     Router::new()
         .merge(protocol)
         .merge(interaction)
+        .merge(admin_portal)
         .leptos_routes(&state, pages, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
@@ -137,18 +151,23 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Browser sessions: stored in the database, cookie HttpOnly and SameSite=Lax, Secure whenever
-/// the issuer is https, expiring after the configured inactivity.
-fn session_layer(state: &AppState) -> SessionManagerLayer<SqlSessionStore> {
+/// the issuer is https, expiring after the configured inactivity. End users and admins get
+/// separate cookies, so neither session ever stands in for the other.
+fn session_layer(
+    state: &AppState,
+    cookie: &'static str,
+    path: &'static str,
+) -> SessionManagerLayer<SqlSessionStore> {
     let store = SqlSessionStore::new(state.store.clone(), state.hasher.clone());
     let inactivity = tower_sessions::cookie::time::Duration::seconds(
         i64::try_from(state.config.session_lifetime.as_secs()).unwrap_or(i64::MAX),
     );
     SessionManagerLayer::new(store)
-        .with_name("portcullis_session")
+        .with_name(cookie)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.issuer.starts_with("https://"))
-        .with_path("/")
+        .with_path(path)
         .with_expiry(Expiry::OnInactivity(inactivity))
 }
 

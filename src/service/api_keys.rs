@@ -5,6 +5,8 @@ use portcullis_core::api_key::{ApiKey, ApiKeyRequest, ApiKeyStatus};
 use portcullis_core::secret::{random_id, Secret, SecretKind};
 use portcullis_core::store::{ApiKeyStore, DailyKeyUsage};
 
+use serde_json::json;
+
 use super::{Operator, ServiceError, ServiceResult};
 use crate::clock::unix_now;
 
@@ -46,6 +48,14 @@ impl Operator {
             now,
         );
         self.store.insert_api_key(&key).await?;
+        let details = json!({
+            "client_id": key.client_id,
+            "name": key.name,
+            "scopes": key.scopes.to_wire(),
+            "rate_limit_per_minute": key.rate_limit_per_minute,
+            "status": key.status,
+        });
+        self.audit("api_key.create", format!("api_key:{}", key.id), details).await?;
         Ok(CreatedApiKey { key, secret })
     }
 
@@ -78,6 +88,8 @@ impl Operator {
             )));
         }
         self.store.set_api_key_status(id, status, unix_now()).await?;
+        let details = json!({ "from": key.status, "to": status });
+        self.audit("api_key.status", format!("api_key:{id}"), details).await?;
         self.api_key(id).await
     }
 
@@ -121,6 +133,8 @@ impl Operator {
                 "API key {id} changed while rotating it; look at it again and retry"
             )));
         }
+        let details = json!({ "successor": successor.id, "overlap_until": until });
+        self.audit("api_key.rotate", format!("api_key:{id}"), details).await?;
         Ok(CreatedApiKey { key: successor, secret })
     }
 

@@ -6,6 +6,9 @@ use portcullis_core::client::{
 use portcullis_core::secret::{Secret, SecretKind};
 use portcullis_core::store::ClientStore;
 
+use portcullis_core::scope::ScopeSet;
+use serde_json::json;
+
 use super::{Operator, ServiceError, ServiceResult};
 use crate::clock::unix_now;
 
@@ -48,6 +51,13 @@ impl Operator {
             .map_err(|e| ServiceError::Invalid(format!("cannot add a {alg} signing key: {e}")))?;
         }
         self.store.insert_client(&client).await?;
+        let details = json!({
+            "name": client.name,
+            "status": client.status,
+            "scopes": client.allowed_scopes.to_wire(),
+            "grant_types": client.grant_types,
+        });
+        self.audit("client.create", target(&client.id), details).await?;
         Ok(CreatedClient { client, secret })
     }
 
@@ -60,6 +70,55 @@ impl Operator {
     pub async fn set_client_status(&self, id: &str, status: ClientStatus) -> ServiceResult<Client> {
         let client = self.client(id).await?;
         self.store.set_client_status(&client.id, status, unix_now()).await?;
+        let details = json!({ "from": client.status, "to": status });
+        self.audit("client.status", target(&client.id), details).await?;
+        self.client(id).await
+    }
+
+    /// Approves a pending client, optionally with fewer scopes than it asked for (never more).
+    pub async fn approve_client(
+        &self,
+        id: &str,
+        narrowed_scopes: Option<ScopeSet>,
+        reason: &str,
+    ) -> ServiceResult<Client> {
+        let client = self.client(id).await?;
+        if client.status != ClientStatus::Pending {
+            return Err(ServiceError::Invalid(format!("client {id} is not awaiting approval")));
+        }
+        if let Some(scopes) = &narrowed_scopes {
+            if scopes.is_empty() || !scopes.is_subset(&client.allowed_scopes) {
+                return Err(ServiceError::Invalid(format!(
+                    "approval may narrow the requested scopes ({}), never widen them",
+                    client.allowed_scopes.to_wire()
+                )));
+            }
+            self.store.set_client_scopes(&client.id, scopes, unix_now()).await?;
+        }
+        self.store.set_client_status(&client.id, ClientStatus::Active, unix_now()).await?;
+        let granted = narrowed_scopes.as_ref().unwrap_or(&client.allowed_scopes).to_wire();
+        let details = json!({
+            "requested": client.allowed_scopes.to_wire(),
+            "granted": granted,
+            "reason": reason,
+        });
+        self.audit("client.approve", target(&client.id), details).await?;
+        self.client(id).await
+    }
+
+    /// Rejects a pending client: it stays disabled, with the reason in the audit log.
+    pub async fn reject_client(&self, id: &str, reason: &str) -> ServiceResult<Client> {
+        let client = self.client(id).await?;
+        if client.status != ClientStatus::Pending {
+            return Err(ServiceError::Invalid(format!("client {id} is not awaiting approval")));
+        }
+        if reason.trim().is_empty() {
+            return Err(ServiceError::Invalid(
+                "a rejection needs a reason the partner can read".into(),
+            ));
+        }
+        self.store.set_client_status(&client.id, ClientStatus::Disabled, unix_now()).await?;
+        self.audit("client.reject", target(&client.id), json!({ "reason": reason })).await?;
         self.client(id).await
     }
 
@@ -72,6 +131,7 @@ impl Operator {
         let secret = Secret::generate(SecretKind::ClientSecret);
         let hash = self.hasher.hash(secret.expose());
         self.store.set_client_secret_hash(&client.id, &hash, unix_now()).await?;
+        self.audit("client.secret.rotate", target(&client.id), json!({})).await?;
         Ok(secret)
     }
 
@@ -89,12 +149,20 @@ impl Operator {
             )));
         }
         self.store.set_client_permission(&client.id, permission, granted, unix_now()).await?;
+        let details = json!({ "permission": permission, "granted": granted });
+        self.audit("client.permission", target(&client.id), details).await?;
         self.client(id).await
     }
 
     pub async fn delete_client(&self, id: &str) -> ServiceResult<()> {
         let client = self.client(id).await?;
         self.store.delete_client(&client.id).await?;
+        self.audit("client.delete", target(&client.id), json!({ "name": client.name })).await?;
         Ok(())
     }
+}
+
+/// How clients are named in the audit log.
+fn target(id: &ClientId) -> String {
+    format!("client:{id}")
 }

@@ -84,6 +84,13 @@ impl Operator {
 
         for definition in &definitions {
             self.store.put_scope(definition).await?;
+            let details = serde_json::json!({
+                "description": definition.description,
+                "includes": definition.includes.to_wire(),
+                "requires_user": definition.requires_user,
+                "public": definition.public,
+            });
+            self.audit("scope.put", format!("scope:{}", definition.name), details).await?;
         }
         Ok(definitions)
     }
@@ -120,6 +127,7 @@ impl Operator {
             )));
         }
         self.store.delete_scope(&name).await?;
+        self.audit("scope.delete", format!("scope:{name}"), serde_json::json!({})).await?;
         Ok(())
     }
 }

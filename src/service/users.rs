@@ -55,6 +55,7 @@ impl Operator {
             updated_at: now,
         };
         self.store.insert_user(&user).await?;
+        self.audit("user.create", format!("user:{}", user.username), serde_json::json!({})).await?;
         Ok(user)
     }
 
@@ -72,6 +73,8 @@ impl Operator {
     pub async fn set_user_status(&self, username: &str, status: UserStatus) -> ServiceResult<User> {
         let user = self.user(username).await?;
         self.store.set_user_status(&user.id, status, unix_now()).await?;
+        let details = serde_json::json!({ "from": user.status, "to": status });
+        self.audit("user.status", format!("user:{username}"), details).await?;
         self.user(username).await
     }
 
@@ -79,6 +82,8 @@ impl Operator {
         let user = self.user(username).await?;
         let hash = hash_off_executor(password).await?;
         self.store.set_user_password(&user.id, &hash, unix_now()).await?;
+        self.audit("user.password.reset", format!("user:{username}"), serde_json::json!({}))
+            .await?;
         Ok(())
     }
 }

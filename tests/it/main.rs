@@ -2,6 +2,7 @@
 //! `PORTCULLIS_TEST_BACKEND=postgres`) on PostgreSQL. Case ids (E-01, G-09, …) refer to
 //! shared/SECURITY.md's catalog.
 
+mod admin;
 mod api_keys;
 mod api_keys_redis;
 mod boundary;

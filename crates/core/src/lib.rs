@@ -12,7 +12,9 @@
 // Test helpers unwrap: a panic is how a test reports a broken expectation.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod admin;
 pub mod api_key;
+pub mod audit;
 pub mod authorize;
 pub mod cidr;
 pub mod client;

@@ -4,9 +4,12 @@
 //! Each trait is small and named for what it stores, as fosite's `*Storage` interfaces are.
 //! Every method that a response depends on returns only after the write is committed.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 
+use crate::admin::{Admin, AdminPermission};
 use crate::api_key::{ApiKey, ApiKeyStatus, VerifyOutcome};
+use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::client::{Client, ClientId, ClientPermission, ClientStatus, GrantType};
 use crate::keys::SigningAlgorithm;
 use crate::scope::{ScopeDefinition, ScopeName};
@@ -45,6 +48,13 @@ pub trait ClientStore {
         &self,
         id: &ClientId,
         status: ClientStatus,
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Replaces the scopes a client may request (an approval that narrows a request).
+    fn set_client_scopes(
+        &self,
+        id: &ClientId,
+        scopes: &crate::scope::ScopeSet,
         now: UnixTime,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     fn set_client_secret_hash(
@@ -375,4 +385,48 @@ pub trait ConsentStore {
         user_id: &str,
         client_id: &str,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+pub trait AdminStore {
+    fn insert_admin(&self, admin: &Admin) -> impl Future<Output = StoreResult<()>> + Send;
+    fn get_admin(&self, id: &str) -> impl Future<Output = StoreResult<Option<Admin>>> + Send;
+    fn find_admin(&self, email: &str) -> impl Future<Output = StoreResult<Option<Admin>>> + Send;
+    fn list_admins(&self) -> impl Future<Output = StoreResult<Vec<Admin>>> + Send;
+    /// Replaces an admin's permissions, unless that would leave nobody holding `admin:admins`
+    /// (checked in the same transaction). False when the admin does not exist.
+    fn set_admin_permissions(
+        &self,
+        id: &str,
+        permissions: &BTreeSet<AdminPermission>,
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Deletes an admin, unless it is the last one holding `admin:admins`.
+    fn delete_admin(&self, id: &str) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// Filters for reading the audit log; `None` matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub from: Option<UnixTime>,
+    pub to: Option<UnixTime>,
+    pub limit: Option<u32>,
+}
+
+pub trait AuditStore {
+    /// Appends an entry at the end of the chain and returns it with its id and hashes.
+    fn append_audit(
+        &self,
+        entry: &NewAuditEntry,
+    ) -> impl Future<Output = StoreResult<AuditEntry>> + Send;
+    /// Matching entries, newest first.
+    fn list_audit(
+        &self,
+        filter: &AuditFilter,
+    ) -> impl Future<Output = StoreResult<Vec<AuditEntry>>> + Send;
+    /// The whole remaining chain, oldest first, and the hash it starts from (the genesis hash,
+    /// or the last pruned entry's hash).
+    fn audit_chain(&self) -> impl Future<Output = StoreResult<(Vec<u8>, Vec<AuditEntry>)>> + Send;
 }

@@ -156,6 +156,17 @@ impl ClientStore for SqlStore {
         self.update_client(id, now, query).await
     }
 
+    async fn set_client_scopes(
+        &self,
+        id: &ClientId,
+        scopes: &ScopeSet,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let sql = "UPDATE clients SET allowed_scopes = $1, updated_at = $2 WHERE id = $3";
+        let query = sqlx::query(sql).bind(scopes.to_wire()).bind(now).bind(id.as_str());
+        self.update_client(id, now, query).await
+    }
+
     async fn set_client_secret_hash(
         &self,
         id: &ClientId,

@@ -5,6 +5,7 @@
 //! `migrations/postgres`). Columns use types both engines decode the same way through `Any`:
 //! TEXT, BIGINT (times in Unix seconds, booleans as 0/1) and BLOB/BYTEA.
 
+mod admin;
 mod api_keys;
 mod changes;
 mod clients;

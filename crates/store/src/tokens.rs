@@ -98,3 +98,24 @@ impl TokenStore for SqlStore {
         Ok(revoked)
     }
 }
+
+impl SqlStore {
+    /// Tokens issued at or after `since`, counted per grant type (the dashboard's tiles).
+    pub async fn tokens_issued_since(&self, since: UnixTime) -> StoreResult<Vec<(String, u64)>> {
+        let rows = sqlx::query(
+            "SELECT grant_type, COUNT(*) AS issued FROM tokens WHERE issued_at >= $1 \
+             GROUP BY grant_type ORDER BY grant_type",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let grant: String = row.try_get("grant_type").map_err(map_err)?;
+                let issued: i64 = row.try_get("issued").map_err(map_err)?;
+                Ok((grant, u64::try_from(issued).unwrap_or_default()))
+            })
+            .collect()
+    }
+}

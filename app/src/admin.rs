@@ -1,0 +1,189 @@
+//! The admin portal's pages: sign-in, the dashboard with the approval queue, and the audit log.
+//! Plain forms like the end-user pages; every decision is checked again on the server.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A client waiting for an admin's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingClientLine {
+    pub client_id: String,
+    pub name: String,
+    pub client_type: String,
+    pub scopes: String,
+}
+
+/// One audit entry as the log page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLine {
+    pub id: i64,
+    /// UTC, `YYYY-MM-DD HH:MM:SS`.
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub source_ip: String,
+    pub details: String,
+}
+
+#[component]
+fn Frame(
+    title: String,
+    signed_in_as: Option<String>,
+    csrf: String,
+    children: Children,
+) -> impl IntoView {
+    let (interactive, set_interactive) = signal(false);
+    Effect::new(move |_| set_interactive.set(true));
+    view! {
+        <div class="mx-auto max-w-5xl p-8" data-interactive=move || interactive.get().to_string()>
+            <header class="flex items-center justify-between">
+                <p class="text-sm font-semibold uppercase tracking-wider text-indigo-700">
+                    "Portcullis admin"
+                </p>
+                {signed_in_as.map(|email| view! {
+                    <nav class="flex items-center gap-4 text-sm">
+                        <a class="text-indigo-700 underline" href="/admin">"Dashboard"</a>
+                        <a class="text-indigo-700 underline" href="/admin/audit">"Audit log"</a>
+                        <span class="text-slate-600">{email}</span>
+                        <form method="post" action="/admin/logout">
+                            <input type="hidden" name="csrf" value=csrf.clone()/>
+                            <button type="submit" class="text-slate-700 underline">"Sign out"</button>
+                        </form>
+                    </nav>
+                })}
+            </header>
+            <h1 class="mt-4 text-2xl font-bold">{title}</h1>
+            {children()}
+        </div>
+    }
+}
+
+#[component]
+pub fn AdminLoginPage(csrf: String, error: Option<String>) -> impl IntoView {
+    view! {
+        <Frame title="Sign in".to_owned() signed_in_as=None csrf=csrf.clone()>
+            {error.map(|e| view! {
+                <p class="mt-4 rounded bg-red-50 p-3 text-sm text-red-800" role="alert">{e}</p>
+            })}
+            <form method="post" action="/admin/login" class="mt-6 max-w-sm space-y-4">
+                <input type="hidden" name="csrf" value=csrf/>
+                <label class="block">
+                    <span class="text-sm font-medium">"Email"</span>
+                    <input name="email" type="email" autocomplete="username" required
+                        class="mt-1 w-full rounded border border-slate-300 px-3 py-2"/>
+                </label>
+                <label class="block">
+                    <span class="text-sm font-medium">"Password"</span>
+                    <input name="password" type="password" autocomplete="current-password" required
+                        class="mt-1 w-full rounded border border-slate-300 px-3 py-2"/>
+                </label>
+                <button type="submit"
+                    class="w-full rounded bg-indigo-700 px-4 py-2 font-semibold text-white">
+                    "Sign in"
+                </button>
+            </form>
+        </Frame>
+    }
+}
+
+#[component]
+pub fn AdminDashboardPage(
+    email: String,
+    csrf: String,
+    pending: Vec<PendingClientLine>,
+    tokens_today: Vec<(String, u64)>,
+) -> impl IntoView {
+    let empty = pending.is_empty();
+    view! {
+        <Frame title="Dashboard".to_owned() signed_in_as=Some(email) csrf=csrf.clone()>
+            <section class="mt-6">
+                <h2 class="font-semibold">"Tokens issued today"</h2>
+                <ul class="mt-2 flex gap-4" data-testid="tokens-today">
+                    {tokens_today.into_iter().map(|(grant, count)| view! {
+                        <li class="rounded border border-slate-200 bg-white p-3">
+                            <p class="text-2xl font-bold">{count}</p>
+                            <p class="text-xs text-slate-500">{grant}</p>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </section>
+            <section class="mt-8">
+                <h2 class="font-semibold">"Clients awaiting approval"</h2>
+                {empty.then(|| view! { <p class="mt-2 text-sm text-slate-600">"Nothing to decide."</p> })}
+                <ul class="mt-2 space-y-3" data-testid="pending-clients">
+                    {pending.into_iter().map(|c| {
+                        let csrf = csrf.clone();
+                        let approve = format!("/admin/clients/{}/approve", c.client_id);
+                        let reject = format!("/admin/clients/{}/reject", c.client_id);
+                        view! {
+                            <li class="rounded border border-slate-200 bg-white p-4">
+                                <p class="font-medium">{c.name}</p>
+                                <p class="text-xs text-slate-500">
+                                    {format!("{} client {} requests: {}", c.client_type, c.client_id, c.scopes)}
+                                </p>
+                                <form method="post" action=approve class="mt-3 flex flex-wrap items-end gap-2">
+                                    <input type="hidden" name="csrf" value=csrf.clone()/>
+                                    <label class="text-sm">
+                                        "Grant scopes (may narrow)"
+                                        <input name="scopes" value=c.scopes.clone()
+                                            class="ml-2 rounded border border-slate-300 px-2 py-1"/>
+                                    </label>
+                                    <input name="reason" placeholder="Reason" required
+                                        class="rounded border border-slate-300 px-2 py-1 text-sm"/>
+                                    <button type="submit"
+                                        class="rounded bg-indigo-700 px-3 py-1 text-sm font-semibold text-white">
+                                        "Approve"
+                                    </button>
+                                </form>
+                                <form method="post" action=reject class="mt-2 flex gap-2">
+                                    <input type="hidden" name="csrf" value=csrf/>
+                                    <input name="reason" placeholder="Why not" required
+                                        class="rounded border border-slate-300 px-2 py-1 text-sm"/>
+                                    <button type="submit"
+                                        class="rounded border border-slate-300 px-3 py-1 text-sm">
+                                        "Reject"
+                                    </button>
+                                </form>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </section>
+        </Frame>
+    }
+}
+
+#[component]
+pub fn AdminAuditPage(email: String, csrf: String, entries: Vec<AuditLine>) -> impl IntoView {
+    view! {
+        <Frame title="Audit log".to_owned() signed_in_as=Some(email) csrf=csrf>
+            <table class="mt-6 w-full text-left text-sm" data-testid="audit">
+                <thead>
+                    <tr class="border-b border-slate-300">
+                        <th class="py-2">"#"</th>
+                        <th>"When (UTC)"</th>
+                        <th>"Who"</th>
+                        <th>"Action"</th>
+                        <th>"Target"</th>
+                        <th>"From"</th>
+                        <th>"Details"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {entries.into_iter().map(|e| view! {
+                        <tr class="border-b border-slate-200 align-top">
+                            <td class="py-1 pr-2">{e.id}</td>
+                            <td class="pr-2 whitespace-nowrap">{e.at}</td>
+                            <td class="pr-2">{e.actor}</td>
+                            <td class="pr-2"><code>{e.action}</code></td>
+                            <td class="pr-2"><code>{e.target}</code></td>
+                            <td class="pr-2">{e.source_ip}</td>
+                            <td class="break-all text-xs text-slate-600">{e.details}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </Frame>
+    }
+}

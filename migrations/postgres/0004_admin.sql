@@ -1,0 +1,28 @@
+-- Administrators and the hash-chained audit log (postgres).
+
+CREATE TABLE admins (
+    id            TEXT PRIMARY KEY NOT NULL,
+    email         TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    -- Space-separated admin:* permissions.
+    permissions   TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL
+);
+
+-- Append-only. id is assigned by the writer (last id + 1) because it is part of the hash;
+-- appends are serialised (one SQLite writer; an advisory lock on PostgreSQL).
+CREATE TABLE audit_log (
+    id        BIGINT PRIMARY KEY NOT NULL,
+    at        BIGINT NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    target    TEXT NOT NULL,
+    source_ip TEXT,
+    details   TEXT NOT NULL,
+    prev_hash BYTEA NOT NULL,
+    hash      BYTEA NOT NULL
+);
+CREATE INDEX audit_log_at ON audit_log (at);
+CREATE INDEX audit_log_actor ON audit_log (actor);
+CREATE INDEX audit_log_target ON audit_log (target);

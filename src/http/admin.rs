@@ -1,0 +1,325 @@
+//! The admin portal under `/admin`: sign-in, the dashboard with the approval queue, client
+//! approval and rejection, and the audit log. Its session cookie (`portcullis_admin`, path
+//! `/admin`) is separate from end users'; every action re-reads the admin from the database and
+//! checks the permission it needs on the server, then goes through the operator service, which
+//! writes the audit entry.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use portcullis_app::admin::{AuditLine, PendingClientLine};
+use portcullis_app::pages::Page;
+use portcullis_core::admin::{Admin, AdminPermission};
+use portcullis_core::client::ClientStatus;
+use portcullis_core::scope::ScopeSet;
+use portcullis_core::secret::{hashes_equal, random_id};
+use portcullis_core::store::{AdminStore, AuditFilter, AuditStore, ClientStore};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use super::form::{Form, FormBody};
+use super::interaction::{message, page, see_other, unavailable};
+use super::peer::PeerAddr;
+use super::AppState;
+use crate::clock::unix_now;
+use crate::login_throttle::LoginThrottle;
+use crate::service::{Acting, AdminSignIn, ServiceError};
+
+const SESSION_ADMIN: &str = "admin";
+const SESSION_CSRF: &str = "admin_csrf";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AdminSession {
+    admin_id: String,
+    signed_in_at: i64,
+}
+
+/// The admin behind the session, re-read from the database so a permission taken away applies
+/// to the very next request.
+async fn signed_in_admin(state: &AppState, session: &Session) -> Result<Option<Admin>, Response> {
+    let Ok(Some(signed_in)) = session.get::<AdminSession>(SESSION_ADMIN).await else {
+        return Ok(None);
+    };
+    state.store.get_admin(&signed_in.admin_id).await.map_err(|err| {
+        tracing::error!(error = %err, "admin lookup failed");
+        unavailable()
+    })
+}
+
+/// The admin, if signed in and holding `permission`; otherwise the answer to send instead.
+async fn require(
+    state: &AppState,
+    session: &Session,
+    permission: Option<AdminPermission>,
+) -> Result<Admin, Response> {
+    match signed_in_admin(state, session).await? {
+        None => Err(see_other("/admin/login")),
+        Some(admin) if permission.is_none_or(|p| admin.may(p)) => Ok(admin),
+        Some(admin) => {
+            tracing::warn!(admin = %admin.email, ?permission, "admin action refused");
+            Err(message(
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                "Your admin account does not have the permission this needs.",
+            ))
+        }
+    }
+}
+
+async fn csrf_token(session: &Session) -> Option<String> {
+    if let Ok(Some(token)) = session.get::<String>(SESSION_CSRF).await {
+        return Some(token);
+    }
+    let token = random_id();
+    session.insert(SESSION_CSRF, &token).await.ok()?;
+    Some(token)
+}
+
+async fn csrf_ok(session: &Session, form: &Form) -> bool {
+    let Ok(Some(expected)) = session.get::<String>(SESSION_CSRF).await else { return false };
+    form.get("csrf").is_some_and(|sent| hashes_equal(sent.as_bytes(), expected.as_bytes()))
+}
+
+/// Reads a posted form and checks its CSRF token; the error is the response to send.
+async fn checked_form(
+    session: &Session,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Form, Response> {
+    let form = Form::parse(headers, body).map_err(|_| {
+        message(StatusCode::BAD_REQUEST, "Bad request", "The form could not be read.")
+    })?;
+    if !csrf_ok(session, &form).await {
+        return Err(message(
+            StatusCode::FORBIDDEN,
+            "Request expired",
+            "Reload the page and try again.",
+        ));
+    }
+    Ok(form)
+}
+
+fn acting(admin: &Admin, peer: &PeerAddr) -> Acting {
+    Acting { actor: format!("admin:{}", admin.email), source_ip: Some(peer.to_string()) }
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    error: Option<String>,
+}
+
+/// `GET /admin/login`.
+pub async fn login_page(
+    session: Session,
+    axum::extract::Query(query): axum::extract::Query<LoginQuery>,
+) -> Response {
+    let Some(csrf) = csrf_token(&session).await else { return unavailable() };
+    let error = query.error.as_deref().map(|e| match e {
+        "locked" => "Too many failed attempts. Wait a few minutes and try again.".to_owned(),
+        "expired" => "Your sign-in form expired. Please try again.".to_owned(),
+        _ => "The email or password is not correct.".to_owned(),
+    });
+    page("Admin sign-in", Page::AdminLogin { csrf, error })
+}
+
+/// `POST /admin/login`: CSRF, the throttle (counted before the password check, as for end
+/// users), argon2id off the executor, then a new session id.
+pub async fn login_submit(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let Ok(form) = Form::parse(&headers, &body) else {
+        return see_other("/admin/login?error=invalid");
+    };
+    if !csrf_ok(&session, &form).await {
+        return see_other("/admin/login?error=expired");
+    }
+    let email = form.get("email").unwrap_or_default().trim().to_ascii_lowercase();
+    let password = form.get("password").unwrap_or_default().to_owned();
+
+    let throttle = LoginThrottle::new(&state.store);
+    let keys = [format!("admin:{email}"), format!("admin-ip:{peer}")];
+    let attempt = match throttle.begin(&keys, unix_now()).await {
+        Ok(attempt) if attempt.allowed => attempt,
+        Ok(_) => return see_other("/admin/login?error=locked"),
+        Err(err) => {
+            tracing::error!(error = %err, "admin sign-in throttle unavailable");
+            return unavailable();
+        }
+    };
+    let admin = match state.operator().check_admin_password(&email, password).await {
+        AdminSignIn::Admin(admin) => admin,
+        AdminSignIn::Refused => {
+            if let Err(err) = throttle.failed(&keys, unix_now()).await {
+                tracing::error!(error = %err, "could not count a failed admin sign-in");
+            }
+            tracing::info!(outcome = "bad_credentials", "admin sign-in refused");
+            return see_other("/admin/login?error=invalid");
+        }
+    };
+    if let Err(err) = throttle.succeeded(&attempt, &keys[0], &keys[1]).await {
+        tracing::warn!(error = %err, "could not clear admin sign-in failures");
+    }
+    if session.cycle_id().await.is_err() {
+        return unavailable();
+    }
+    let signed_in = AdminSession { admin_id: admin.id.clone(), signed_in_at: unix_now() };
+    if session.insert(SESSION_ADMIN, &signed_in).await.is_err()
+        || session.insert(SESSION_CSRF, random_id()).await.is_err()
+    {
+        return unavailable();
+    }
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    if let Err(err) = operator
+        .audit("admin.sign_in", format!("admin:{}", admin.email), serde_json::json!({}))
+        .await
+    {
+        tracing::error!(error = %err, "could not audit an admin sign-in");
+        return unavailable();
+    }
+    see_other("/admin")
+}
+
+/// `POST /admin/logout`.
+pub async fn logout(session: Session, headers: HeaderMap, FormBody(body): FormBody) -> Response {
+    if let Err(response) = checked_form(&session, &headers, &body).await {
+        return response;
+    }
+    let _ = session.flush().await;
+    see_other("/admin/login")
+}
+
+/// `GET /admin`: what needs a decision, and today's token counts.
+pub async fn dashboard(State(state): State<AppState>, session: Session) -> Response {
+    let admin = match require(&state, &session, None).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let Some(csrf) = csrf_token(&session).await else { return unavailable() };
+    let clients = match state.store.list_clients().await {
+        Ok(clients) => clients,
+        Err(err) => {
+            tracing::error!(error = %err, "client list failed");
+            return unavailable();
+        }
+    };
+    let pending = clients
+        .into_iter()
+        .filter(|c| c.status == ClientStatus::Pending)
+        .map(|c| PendingClientLine {
+            client_id: c.id.to_string(),
+            name: c.name,
+            client_type: c.client_type.to_string(),
+            scopes: c.allowed_scopes.to_wire(),
+        })
+        .collect();
+    let midnight = unix_now() - unix_now().rem_euclid(86_400);
+    let tokens_today = state.store.tokens_issued_since(midnight).await.unwrap_or_default();
+    page("Admin", Page::AdminDashboard { email: admin.email, csrf, pending, tokens_today })
+}
+
+/// `POST /admin/clients/{id}/approve`: `scopes` may narrow the request, `reason` is required.
+pub async fn approve_client(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match checked_form(&session, &headers, &body).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let admin = match require(&state, &session, Some(AdminPermission::Clients)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let reason = form.get("reason").unwrap_or_default().trim().to_owned();
+    if reason.is_empty() {
+        return message(StatusCode::BAD_REQUEST, "Reason needed", "Say why, for the audit log.");
+    }
+    let scopes = match form.get("scopes").map(ScopeSet::parse_list).transpose() {
+        Ok(scopes) => scopes,
+        Err(err) => return message(StatusCode::BAD_REQUEST, "Invalid scopes", &err.to_string()),
+    };
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    service_outcome(operator.approve_client(&client_id, scopes, &reason).await.map(|_| ()))
+}
+
+/// `POST /admin/clients/{id}/reject`.
+pub async fn reject_client(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match checked_form(&session, &headers, &body).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let admin = match require(&state, &session, Some(AdminPermission::Clients)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let reason = form.get("reason").unwrap_or_default().to_owned();
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    service_outcome(operator.reject_client(&client_id, &reason).await.map(|_| ()))
+}
+
+/// Back to the dashboard on success; the service's own words otherwise.
+fn service_outcome(result: Result<(), ServiceError>) -> Response {
+    match result {
+        Ok(()) => see_other("/admin"),
+        Err(ServiceError::Invalid(text)) => message(StatusCode::BAD_REQUEST, "Not done", &text),
+        Err(ServiceError::NotFound(what)) => {
+            message(StatusCode::NOT_FOUND, "Not found", &format!("{what} does not exist."))
+        }
+        Err(ServiceError::Store(err)) => {
+            tracing::error!(error = %err, "admin action failed in storage");
+            unavailable()
+        }
+    }
+}
+
+/// `GET /admin/audit`: the newest entries (`admin:audit`).
+pub async fn audit_log(State(state): State<AppState>, session: Session) -> Response {
+    let admin = match require(&state, &session, Some(AdminPermission::Audit)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let Some(csrf) = csrf_token(&session).await else { return unavailable() };
+    let filter = AuditFilter { limit: Some(200), ..AuditFilter::default() };
+    let entries = match state.store.list_audit(&filter).await {
+        Ok(entries) => entries,
+        Err(err) => {
+            tracing::error!(error = %err, "audit read failed");
+            return unavailable();
+        }
+    };
+    let entries = entries
+        .into_iter()
+        .map(|e| AuditLine {
+            id: e.id,
+            at: utc(e.at),
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            source_ip: e.source_ip.unwrap_or_default(),
+            details: e.details,
+        })
+        .collect();
+    page("Audit log", Page::AdminAudit { email: admin.email, csrf, entries })
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in UTC.
+fn utc(at: i64) -> String {
+    let day = portcullis_core::api_key::format_day(at.div_euclid(86_400));
+    let seconds = at.rem_euclid(86_400);
+    format!("{day} {:02}:{:02}:{:02}", seconds / 3600, seconds % 3600 / 60, seconds % 60)
+}

@@ -1,0 +1,134 @@
+//! Admin accounts (create, permissions, delete, sign-in check) and the audit chain report.
+
+use std::collections::BTreeSet;
+
+use portcullis_core::admin::{normalise_email, Admin, AdminPermission};
+use portcullis_core::audit::{verify_chain, BrokenLink};
+use portcullis_core::secret::random_id;
+use portcullis_core::store::{AdminStore, AuditStore, StoreError};
+use serde_json::json;
+
+use super::{hash_off_executor, verify_off_executor, Operator, ServiceError, ServiceResult};
+use crate::clock::unix_now;
+
+/// The outcome of checking an admin's password.
+pub enum AdminSignIn {
+    Admin(Admin),
+    /// Unknown email or wrong password: the caller cannot tell which, nor can an attacker.
+    Refused,
+}
+
+impl Operator {
+    /// Creates an admin. The first admin is made with the CLI; later ones need `admin:admins`
+    /// (checked by the portal before it calls this).
+    pub async fn create_admin(
+        &self,
+        email: &str,
+        password: String,
+        permissions: BTreeSet<AdminPermission>,
+    ) -> ServiceResult<Admin> {
+        let email = normalise_email(email).ok_or_else(|| {
+            ServiceError::Invalid(format!("{email:?} is not an email address an admin can use"))
+        })?;
+        if permissions.is_empty() {
+            return Err(ServiceError::Invalid("an admin needs at least one permission".into()));
+        }
+        if self.store.find_admin(&email).await?.is_some() {
+            return Err(ServiceError::Invalid(format!("admin {email} already exists")));
+        }
+        let now = unix_now();
+        let admin = Admin {
+            id: random_id(),
+            email,
+            password_hash: hash_off_executor(password).await?,
+            permissions,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_admin(&admin).await?;
+        let details = json!({ "email": admin.email, "permissions": admin.permissions });
+        self.audit("admin.create", format!("admin:{}", admin.email), details).await?;
+        Ok(admin)
+    }
+
+    pub async fn admins(&self) -> ServiceResult<Vec<Admin>> {
+        Ok(self.store.list_admins().await?)
+    }
+
+    /// Checks an admin's password off the async executor; unknown emails cost the same.
+    pub async fn check_admin_password(&self, email: &str, password: String) -> AdminSignIn {
+        let Some(email) = normalise_email(email) else {
+            verify_off_executor(password, None).await;
+            return AdminSignIn::Refused;
+        };
+        let admin = self.store.find_admin(&email).await.ok().flatten();
+        let stored = admin.as_ref().map(|a| a.password_hash.clone());
+        match (verify_off_executor(password, stored).await, admin) {
+            (true, Some(admin)) => AdminSignIn::Admin(admin),
+            _ => AdminSignIn::Refused,
+        }
+    }
+
+    /// Replaces an admin's permissions; the last holder of `admin:admins` keeps it.
+    pub async fn set_admin_permissions(
+        &self,
+        email: &str,
+        permissions: BTreeSet<AdminPermission>,
+    ) -> ServiceResult<Admin> {
+        let admin = self.admin(email).await?;
+        if permissions.is_empty() {
+            return Err(ServiceError::Invalid("an admin needs at least one permission".into()));
+        }
+        self.store
+            .set_admin_permissions(&admin.id, &permissions, unix_now())
+            .await
+            .map_err(refusal)?;
+        let details = json!({ "from": admin.permissions, "to": permissions });
+        self.audit("admin.permissions", format!("admin:{}", admin.email), details).await?;
+        self.admin(email).await
+    }
+
+    /// Deletes an admin; the last holder of `admin:admins` cannot be deleted.
+    pub async fn delete_admin(&self, email: &str) -> ServiceResult<()> {
+        let admin = self.admin(email).await?;
+        self.store.delete_admin(&admin.id).await.map_err(refusal)?;
+        self.audit("admin.delete", format!("admin:{}", admin.email), json!({})).await?;
+        Ok(())
+    }
+
+    pub async fn admin(&self, email: &str) -> ServiceResult<Admin> {
+        let normal = normalise_email(email).unwrap_or_default();
+        self.store
+            .find_admin(&normal)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("admin {email}")))
+    }
+
+    /// Walks the whole audit chain: `Ok(entries checked)` or the first broken link.
+    pub async fn verify_audit_chain(&self) -> ServiceResult<Result<usize, BrokenLink>> {
+        let (anchor, entries) = self.store.audit_chain().await?;
+        Ok(verify_chain(&entries, &anchor).map(|()| entries.len()))
+    }
+}
+
+/// The store refuses to leave nobody managing admins with a conflict; that is the operator's
+/// mistake to fix, not a storage failure.
+fn refusal(err: StoreError) -> ServiceError {
+    match err {
+        StoreError::Conflict(message) => ServiceError::Invalid(message),
+        other => other.into(),
+    }
+}
+
+/// The words `portcullis audit verify` prints for a check result.
+pub fn verify_chain_report(result: &Result<usize, BrokenLink>) -> String {
+    match result {
+        Ok(count) => format!("audit chain intact: {count} entries"),
+        Err(BrokenLink::Altered { id }) => {
+            format!("audit chain broken at entry {id}: its contents were changed")
+        }
+        Err(BrokenLink::Unlinked { id }) => format!(
+            "audit chain broken at entry {id}: the entry before it was removed or reordered"
+        ),
+    }
+}

@@ -1,0 +1,352 @@
+//! The admin portal's first slice: sign-in, the approval queue, permissions checked on the
+//! server, and the hash-chained audit log. SECURITY.md I-01, I-02, I-03, I-11, I-12, I-14,
+//! I-15, I-16 (admin part).
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use portcullis::service::NewClient;
+use portcullis_core::admin::AdminPermission;
+use portcullis_core::audit::BrokenLink;
+use portcullis_core::client::{parse_wire_list, ClientStatus, ClientType, TokenAuthMethod};
+use portcullis_core::scope::ScopeSet;
+use portcullis_core::store::{AuditFilter, AuditStore, ClientStore};
+use sqlx::Connection;
+
+use crate::browser::{csrf_of, Browser, Flow};
+use crate::support::{TestClient, TestServer};
+
+const ADMIN_PASSWORD: &str = "a long admin passphrase";
+
+async fn admin(server: &TestServer, email: &str, permissions: &[AdminPermission]) {
+    let permissions: BTreeSet<AdminPermission> = permissions.iter().copied().collect();
+    server.operator.create_admin(email, ADMIN_PASSWORD.into(), permissions).await.unwrap();
+}
+
+/// A browser signed in to the admin portal.
+async fn signed_in(server: &TestServer, email: &str) -> Browser {
+    let mut browser = Browser::default();
+    let page = browser.get(server, "/admin/login").await;
+    let csrf = csrf_of(&page);
+    let form = [("csrf", csrf.as_str()), ("email", email), ("password", ADMIN_PASSWORD)];
+    let reply = browser.post(server, "/admin/login", &form).await;
+    assert_eq!(reply.location(), "/admin", "signed in as {email}");
+    browser
+}
+
+/// A partner's client waiting for approval, asking for quote:write and claim:read.
+async fn pending_client(server: &TestServer, name: &str) -> TestClient {
+    let registration = NewClient {
+        name: name.into(),
+        client_type: ClientType::Confidential,
+        grant_types: parse_wire_list("client_credentials").unwrap(),
+        allowed_scopes: ScopeSet::parse_list("quote:write claim:read").unwrap(),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        id_token_signing_alg: None,
+        auth_method: TokenAuthMethod::ClientSecretBasic,
+        access_token_lifetime: 600,
+        refresh_token_lifetime: 3600,
+        lifetime_policy: None,
+    };
+    let created = server.operator.create_client(registration, ClientStatus::Pending).await.unwrap();
+    TestClient {
+        id: created.client.id.to_string(),
+        secret: created.secret.map(|s| s.expose().to_owned()),
+    }
+}
+
+async fn approve(
+    browser: &mut Browser,
+    server: &TestServer,
+    id: &str,
+    scopes: &str,
+) -> crate::support::Reply {
+    let dashboard = browser.get(server, "/admin").await;
+    let csrf = csrf_of(&dashboard);
+    let path = format!("/admin/clients/{id}/approve");
+    let form = [("csrf", csrf.as_str()), ("scopes", scopes), ("reason", "known partner")];
+    browser.post(server, &path, &form).await
+}
+
+#[tokio::test]
+async fn i01_i02_i15_sign_in_is_required_separate_and_throttled() {
+    let flow = Flow::start().await;
+    admin(&flow.server, "root@example.com", &[AdminPermission::Clients]).await;
+
+    // I-01: every page sends an anonymous visitor to the admin sign-in.
+    let mut anonymous = Browser::default();
+    for path in ["/admin", "/admin/audit"] {
+        assert_eq!(anonymous.get(&flow.server, path).await.location(), "/admin/login", "I-01");
+    }
+
+    // I-02: an end user's session is not an admin session, even replayed as the admin cookie.
+    let mut alice = Browser::default();
+    flow.code(&mut alice, &[]).await;
+    let user_cookie = alice.cookie.clone().unwrap();
+    assert_eq!(alice.get(&flow.server, "/admin").await.location(), "/admin/login", "I-02");
+    let value = user_cookie.split_once('=').unwrap().1;
+    let mut forged = Browser { cookie: Some(format!("portcullis_admin={value}")) };
+    assert_eq!(forged.get(&flow.server, "/admin").await.location(), "/admin/login", "I-02");
+
+    // The admin cookie is its own, scoped to /admin.
+    let mut browser = Browser::default();
+    let page = browser.get(&flow.server, "/admin/login").await;
+    let cookie = page.header("set-cookie").unwrap().to_owned();
+    assert!(cookie.starts_with("portcullis_admin=") && cookie.contains("Path=/admin"), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+
+    // I-15: five wrong passwords lock the account; the right one is then refused too.
+    let csrf = csrf_of(&page);
+    for _ in 0..5 {
+        let form = [("csrf", csrf.as_str()), ("email", "root@example.com"), ("password", "guess")];
+        let reply = browser.post(&flow.server, "/admin/login", &form).await;
+        assert_eq!(reply.location(), "/admin/login?error=invalid");
+    }
+    let form =
+        [("csrf", csrf.as_str()), ("email", "root@example.com"), ("password", ADMIN_PASSWORD)];
+    assert_eq!(
+        browser.post(&flow.server, "/admin/login", &form).await.location(),
+        "/admin/login?error=locked"
+    );
+    // Without its CSRF token a sign-in is not even tried.
+    let mut fresh = Browser::default();
+    fresh.get(&flow.server, "/admin/login").await;
+    let form = [("email", "root@example.com"), ("password", ADMIN_PASSWORD)];
+    assert_eq!(
+        fresh.post(&flow.server, "/admin/login", &form).await.location(),
+        "/admin/login?error=expired"
+    );
+}
+
+#[tokio::test]
+async fn i16_approval_narrows_never_widens_and_is_audited() {
+    let server = TestServer::start().await;
+    server.insurance_scopes().await;
+    admin(&server, "root@example.com", &[AdminPermission::Clients, AdminPermission::Audit]).await;
+    let client = pending_client(&server, "Broker Sync").await;
+    let mut browser = signed_in(&server, "root@example.com").await;
+
+    // The queue shows it.
+    let dashboard = browser.get(&server, "/admin").await.text();
+    assert!(dashboard.contains("Broker Sync") && dashboard.contains(&client.id));
+
+    // Widening is refused; narrowing is what gets approved.
+    let wider =
+        approve(&mut browser, &server, &client.id, "quote:write claim:read admin:write").await;
+    assert_eq!(wider.status, StatusCode::BAD_REQUEST);
+    let id = portcullis_core::client::ClientId::parse(&client.id).unwrap();
+    assert_eq!(
+        server.state.store.get_client(&id).await.unwrap().unwrap().status,
+        ClientStatus::Pending
+    );
+    let narrowed = approve(&mut browser, &server, &client.id, "quote:write").await;
+    assert_eq!(narrowed.location(), "/admin");
+    let approved = server.state.store.get_client(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (approved.status, approved.allowed_scopes.to_wire()),
+        (ClientStatus::Active, "quote:write".to_owned())
+    );
+
+    // The approved client works, within the narrowed scopes only.
+    server
+        .wait_until(|s| {
+            s.state.live.client(&client.id).is_some_and(|c| c.status == ClientStatus::Active)
+        })
+        .await;
+    assert_eq!(server.token(&client, "quote:write").await.status, StatusCode::OK);
+    assert_eq!(server.token(&client, "claim:read").await.error(), "invalid_scope");
+
+    // The decision is in the audit log with actor, target, address and reason, and on its page.
+    let filter = AuditFilter { action: Some("client.approve".into()), ..AuditFilter::default() };
+    let entries = server.state.store.list_audit(&filter).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    let entry = &entries[0];
+    assert_eq!(entry.actor, "admin:root@example.com");
+    assert_eq!(entry.target, format!("client:{}", client.id));
+    assert!(entry.source_ip.is_some());
+    assert!(
+        entry.details.contains("known partner")
+            && entry.details.contains("\"granted\":\"quote:write\"")
+    );
+    let page = browser.get(&server, "/admin/audit").await.text();
+    assert!(page.contains("client.approve") && page.contains("admin.sign_in"));
+    // The secret never reaches the log.
+    let all = server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
+    let secret = client.secret.unwrap();
+    assert!(all.iter().all(|e| !e.details.contains(&secret)), "I-10");
+
+    // Rejection needs a reason and leaves the client disabled.
+    let other = pending_client(&server, "Shady Sync").await;
+    let dashboard = browser.get(&server, "/admin").await;
+    let csrf = csrf_of(&dashboard);
+    let path = format!("/admin/clients/{}/reject", other.id);
+    let form = [("csrf", csrf.as_str()), ("reason", "unknown company")];
+    assert_eq!(browser.post(&server, &path, &form).await.location(), "/admin");
+    let id = portcullis_core::client::ClientId::parse(&other.id).unwrap();
+    assert_eq!(
+        server.state.store.get_client(&id).await.unwrap().unwrap().status,
+        ClientStatus::Disabled
+    );
+}
+
+#[tokio::test]
+async fn i03_i11_i14_permissions_and_csrf_are_checked_on_the_server() {
+    let server = TestServer::start().await;
+    server.insurance_scopes().await;
+    admin(&server, "root@example.com", AdminPermission::ALL).await;
+    admin(&server, "auditor@example.com", &[AdminPermission::Audit]).await;
+    let client = pending_client(&server, "Broker Sync").await;
+
+    // I-03 / I-14: an admin without admin:clients posting the approval directly is refused and
+    // nothing changes; one without admin:audit cannot read the log.
+    let mut auditor = signed_in(&server, "auditor@example.com").await;
+    let refused = approve(&mut auditor, &server, &client.id, "quote:write").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "I-03");
+    let id = portcullis_core::client::ClientId::parse(&client.id).unwrap();
+    assert_eq!(
+        server.state.store.get_client(&id).await.unwrap().unwrap().status,
+        ClientStatus::Pending
+    );
+    let mut root = signed_in(&server, "root@example.com").await;
+    server
+        .operator
+        .set_admin_permissions("root@example.com", [AdminPermission::Admins].into())
+        .await
+        .unwrap();
+    assert_eq!(
+        root.get(&server, "/admin/audit").await.status,
+        StatusCode::FORBIDDEN,
+        "taken away at once"
+    );
+
+    // I-11: the approval without its CSRF token, or with another session's, does nothing.
+    server
+        .operator
+        .set_admin_permissions("root@example.com", AdminPermission::ALL.iter().copied().collect())
+        .await
+        .unwrap();
+    let foreign = csrf_of(&auditor.get(&server, "/admin").await);
+    let path = format!("/admin/clients/{}/approve", client.id);
+    for form in [vec![("reason", "x")], vec![("csrf", foreign.as_str()), ("reason", "x")]] {
+        assert_eq!(root.post(&server, &path, &form).await.status, StatusCode::FORBIDDEN, "I-11");
+    }
+    assert_eq!(
+        server.state.store.get_client(&id).await.unwrap().unwrap().status,
+        ClientStatus::Pending
+    );
+
+    // Unknown ids and clients that are not pending are refused with the service's reason.
+    assert_eq!(
+        approve(&mut root, &server, "no-such-client", "quote:write").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(approve(&mut root, &server, &client.id, "quote:write").await.location(), "/admin");
+    assert_eq!(
+        approve(&mut root, &server, &client.id, "quote:write").await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // The last admin who may manage admins keeps that permission and cannot be deleted.
+    let err = server
+        .operator
+        .set_admin_permissions("root@example.com", [AdminPermission::Clients].into())
+        .await;
+    assert!(err.unwrap_err().to_string().contains("last admin"));
+    assert!(server.operator.delete_admin("root@example.com").await.is_err());
+    assert!(server.operator.delete_admin("auditor@example.com").await.is_ok());
+}
+
+#[tokio::test]
+async fn i12_partner_supplied_names_are_escaped_in_the_queue() {
+    let server = TestServer::start().await;
+    server.insurance_scopes().await;
+    admin(&server, "root@example.com", &[AdminPermission::Clients]).await;
+    pending_client(&server, "<script>alert(1)</script>").await;
+    let mut browser = signed_in(&server, "root@example.com").await;
+    let page = browser.get(&server, "/admin").await;
+    let html = page.text();
+    assert!(!html.contains("<script>alert(1)"), "I-12");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(page.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
+}
+
+#[tokio::test]
+async fn the_audit_chain_verifies_and_names_the_first_altered_entry() {
+    let server = TestServer::start().await;
+    server.insurance_scopes().await;
+    admin(&server, "root@example.com", &[AdminPermission::Clients]).await;
+    pending_client(&server, "One").await;
+    pending_client(&server, "Two").await;
+    let checked = server.operator.verify_audit_chain().await.unwrap().unwrap();
+    assert!(checked >= 4, "scope, admin and client entries: {checked}");
+
+    // Someone with database access edits an entry: verification points at it.
+    let mut conn = sqlx::AnyConnection::connect(&server.db.url).await.unwrap();
+    sqlx::query("UPDATE audit_log SET target = 'client:someone-else' WHERE id = 3")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let broken = server.operator.verify_audit_chain().await.unwrap();
+    assert_eq!(broken, Err(BrokenLink::Altered { id: 3 }));
+    sqlx::query("DELETE FROM audit_log WHERE id = 3").execute(&mut conn).await.unwrap();
+    assert_eq!(
+        server.operator.verify_audit_chain().await.unwrap(),
+        Err(BrokenLink::Unlinked { id: 4 })
+    );
+}
+
+#[tokio::test]
+async fn the_cli_bootstraps_the_first_admin_and_verifies_the_chain() {
+    let server = TestServer::start().await;
+    let run = |args: &[&str], input: &str| {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .args(args)
+            .envs(server.env.iter().cloned())
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let first = run(
+        &["admin", "create", "--email", "Root@Example.com", "--password-stdin"],
+        "pw for root\n",
+    );
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        String::from_utf8_lossy(&first.stdout).contains("admin:admins"),
+        "the first admin gets all"
+    );
+    let second =
+        run(&["admin", "create", "--email", "ops@example.com", "--password-stdin"], "pw for ops\n");
+    assert!(!second.status.success(), "later admins name their permissions");
+    assert!(String::from_utf8_lossy(&second.stderr).contains("--permissions"));
+    let third = run(
+        &[
+            "admin",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--password-stdin",
+            "--permissions",
+            "admin:audit",
+        ],
+        "pw for ops\n",
+    );
+    assert!(third.status.success());
+
+    let verify = run(&["audit", "verify"], "");
+    assert!(verify.status.success());
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("audit chain intact"));
+    let lines = run(&["audit", "list", "--json", "--action", "admin.create"], "");
+    let text = String::from_utf8_lossy(&lines.stdout);
+    assert_eq!(text.lines().count(), 2, "JSON lines: {text}");
+    assert!(text
+        .lines()
+        .all(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["actor"] == "cli"));
+}
