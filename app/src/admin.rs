@@ -44,6 +44,7 @@ fn Frame(
                 {signed_in_as.map(|email| view! {
                     <nav class="flex items-center gap-4 text-sm">
                         <a class="text-indigo-700 underline" href="/admin">"Dashboard"</a>
+                        <a class="text-indigo-700 underline" href="/admin/revoke">"Revoke tokens"</a>
                         <a class="text-indigo-700 underline" href="/admin/audit">"Audit log"</a>
                         <span class="text-slate-600">{email}</span>
                         <form method="post" action="/admin/logout">
@@ -184,6 +185,68 @@ pub fn AdminAuditPage(email: String, csrf: String, entries: Vec<AuditLine>) -> i
                     }).collect_view()}
                 </tbody>
             </table>
+        </Frame>
+    }
+}
+
+/// What a bulk revocation will hit (before) or hit (after).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationCounts {
+    /// e.g. `client Broker Sync`.
+    pub selection: String,
+    pub access: u64,
+    pub refresh: u64,
+}
+
+#[component]
+pub fn AdminRevokePage(
+    email: String,
+    csrf: String,
+    client_id: String,
+    username: String,
+    preview: Option<RevocationCounts>,
+    revoked: Option<RevocationCounts>,
+) -> impl IntoView {
+    view! {
+        <Frame title="Revoke tokens".to_owned() signed_in_as=Some(email) csrf=csrf.clone()>
+            <p class="mt-2 text-sm text-slate-600">
+                "Every live access and refresh token of a client or of a user. The count is shown before anything is revoked."
+            </p>
+            <form method="get" action="/admin/revoke" class="mt-6 flex flex-wrap items-end gap-3">
+                <label class="text-sm">"Client id"
+                    <input name="client_id" value=client_id.clone()
+                        class="ml-2 rounded border border-slate-300 px-2 py-1"/>
+                </label>
+                <span class="text-sm text-slate-500">"or"</span>
+                <label class="text-sm">"Username"
+                    <input name="username" value=username.clone()
+                        class="ml-2 rounded border border-slate-300 px-2 py-1"/>
+                </label>
+                <button type="submit" class="rounded border border-slate-300 px-3 py-1 text-sm">
+                    "Count tokens"
+                </button>
+            </form>
+            {preview.map(|p| view! {
+                <form method="post" action="/admin/revoke" class="mt-6 rounded border border-amber-300 bg-amber-50 p-4">
+                    <p data-testid="preview">
+                        {format!("{}: {} access tokens and {} refresh tokens are live.", p.selection, p.access, p.refresh)}
+                    </p>
+                    <input type="hidden" name="csrf" value=csrf.clone()/>
+                    <input type="hidden" name="client_id" value=client_id/>
+                    <input type="hidden" name="username" value=username/>
+                    <input name="reason" placeholder="Reason (for the audit log)" required
+                        class="mt-3 w-full rounded border border-slate-300 px-2 py-1 text-sm"/>
+                    <button type="submit"
+                        class="mt-3 rounded bg-red-700 px-3 py-1 text-sm font-semibold text-white">
+                        "Revoke them"
+                    </button>
+                </form>
+            })}
+            {revoked.map(|r| view! {
+                <p class="mt-6 rounded bg-green-50 p-3 text-green-900" role="status" data-testid="revoked">
+                    {format!("{}: revoked {} access tokens and {} refresh tokens.", r.selection, r.access, r.refresh)}
+                </p>
+            })}
         </Frame>
     }
 }

@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::{
-    AdminAuditPage, AdminDashboardPage, AdminLoginPage, AuditLine, PendingClientLine,
+    AdminAuditPage, AdminDashboardPage, AdminLoginPage, AdminRevokePage, AuditLine,
+    PendingClientLine, RevocationCounts,
 };
 
 /// Id of the `<script type="application/json">` that carries the page's props to the browser.
@@ -56,6 +57,14 @@ pub enum Page {
         csrf: String,
         entries: Vec<AuditLine>,
     },
+    AdminRevoke {
+        email: String,
+        csrf: String,
+        client_id: String,
+        username: String,
+        preview: Option<RevocationCounts>,
+        revoked: Option<RevocationCounts>,
+    },
 }
 
 impl Page {
@@ -78,6 +87,10 @@ impl Page {
             Page::AdminAudit { email, csrf, entries } => {
                 view! { <AdminAuditPage email csrf entries/> }.into_any()
             }
+            Page::AdminRevoke { email, csrf, client_id, username, preview, revoked } => view! {
+                <AdminRevokePage email csrf client_id username preview revoked/>
+            }
+            .into_any(),
         }
     }
 }

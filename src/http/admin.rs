@@ -7,13 +7,15 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portcullis_app::admin::{AuditLine, PendingClientLine};
+use portcullis_app::admin::{AuditLine, PendingClientLine, RevocationCounts};
 use portcullis_app::pages::Page;
 use portcullis_core::admin::{Admin, AdminPermission};
 use portcullis_core::client::ClientStatus;
 use portcullis_core::scope::ScopeSet;
 use portcullis_core::secret::{hashes_equal, random_id};
-use portcullis_core::store::{AdminStore, AuditFilter, AuditStore, ClientStore};
+use portcullis_core::store::{
+    AdminStore, AuditFilter, AuditStore, ClientStore, TokenSelection, UserStore,
+};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
@@ -322,4 +324,134 @@ fn utc(at: i64) -> String {
     let day = portcullis_core::api_key::format_day(at.div_euclid(86_400));
     let seconds = at.rem_euclid(86_400);
     format!("{day} {:02}:{:02}:{:02}", seconds / 3600, seconds % 3600 / 60, seconds % 60)
+}
+
+#[derive(Deserialize, Default)]
+pub struct RevokeQuery {
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    username: String,
+}
+
+/// The selection a revocation form names: a client (`admin:clients`) or a user
+/// (`admin:users`), with the words the page shows for it.
+async fn selection_of(
+    state: &AppState,
+    client_id: &str,
+    username: &str,
+) -> Result<(TokenSelection, AdminPermission, String), Response> {
+    let (client_id, username) = (client_id.trim(), username.trim());
+    match (client_id.is_empty(), username.is_empty()) {
+        (false, true) => {
+            let client = state.live.client(client_id).ok_or_else(|| {
+                message(StatusCode::NOT_FOUND, "Not found", "There is no client with that id.")
+            })?;
+            let label = format!("client {}", client.name);
+            Ok((TokenSelection::Client(client.id.to_string()), AdminPermission::Clients, label))
+        }
+        (true, false) => {
+            let user = state
+                .store
+                .find_user(username)
+                .await
+                .map_err(|_| unavailable())?
+                .ok_or_else(|| {
+                    message(StatusCode::NOT_FOUND, "Not found", "There is no user with that name.")
+                })?;
+            Ok((TokenSelection::User(user.id), AdminPermission::Users, format!("user {username}")))
+        }
+        _ => Err(message(StatusCode::BAD_REQUEST, "Choose one", "Give a client id or a username.")),
+    }
+}
+
+/// `GET /admin/revoke`: the form, and with a selection the count of live tokens it holds.
+pub async fn revoke_page(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Query(query): axum::extract::Query<RevokeQuery>,
+) -> Response {
+    let admin = match require(&state, &session, None).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let Some(csrf) = csrf_token(&session).await else { return unavailable() };
+    let mut preview = None;
+    if !query.client_id.trim().is_empty() || !query.username.trim().is_empty() {
+        let (selection, permission, label) =
+            match selection_of(&state, &query.client_id, &query.username).await {
+                Ok(found) => found,
+                Err(response) => return response,
+            };
+        if let Err(response) = require(&state, &session, Some(permission)).await {
+            return response;
+        }
+        match state.operator().preview_revocation(&selection).await {
+            Ok(count) => {
+                preview = Some(RevocationCounts {
+                    selection: label,
+                    access: count.access,
+                    refresh: count.refresh,
+                })
+            }
+            Err(err) => return service_outcome(Err(err)),
+        }
+    }
+    let page_data = Page::AdminRevoke {
+        email: admin.email,
+        csrf,
+        client_id: query.client_id,
+        username: query.username,
+        preview,
+        revoked: None,
+    };
+    page("Revoke tokens", page_data)
+}
+
+/// `POST /admin/revoke`: revokes, then shows how many tokens it hit.
+pub async fn revoke_submit(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match checked_form(&session, &headers, &body).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let (client_id, username) =
+        (form.get("client_id").unwrap_or_default(), form.get("username").unwrap_or_default());
+    let (selection, permission, label) = match selection_of(&state, client_id, username).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let admin = match require(&state, &session, Some(permission)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let reason = form.get("reason").unwrap_or_default();
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    let (jtis, count) = match operator.revoke_tokens(&selection, reason).await {
+        Ok(done) => done,
+        Err(err) => return service_outcome(Err(err)),
+    };
+    for jti in &jtis {
+        state.introspection.invalidate(jti);
+    }
+    tracing::info!(admin = %admin.email, access = count.access, refresh = count.refresh, "bulk revocation");
+    let Some(csrf) = csrf_token(&session).await else { return unavailable() };
+    let page_data = Page::AdminRevoke {
+        email: admin.email,
+        csrf,
+        client_id: client_id.to_owned(),
+        username: username.to_owned(),
+        preview: None,
+        revoked: Some(RevocationCounts {
+            selection: label,
+            access: count.access,
+            refresh: count.refresh,
+        }),
+    };
+    page("Tokens revoked", page_data)
 }

@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use portcullis_core::admin::{normalise_email, Admin, AdminPermission};
 use portcullis_core::audit::{verify_chain, BrokenLink};
 use portcullis_core::secret::random_id;
-use portcullis_core::store::{AdminStore, AuditStore, StoreError};
+use portcullis_core::store::{
+    AdminStore, AuditStore, StoreError, TokenCount, TokenSelection, TokenStore,
+};
 use serde_json::json;
 
 use super::{hash_off_executor, verify_off_executor, Operator, ServiceError, ServiceResult};
@@ -130,5 +132,38 @@ pub fn verify_chain_report(result: &Result<usize, BrokenLink>) -> String {
         Err(BrokenLink::Unlinked { id }) => format!(
             "audit chain broken at entry {id}: the entry before it was removed or reordered"
         ),
+    }
+}
+
+impl Operator {
+    /// How many live tokens a bulk revocation would hit, shown before the admin confirms.
+    pub async fn preview_revocation(
+        &self,
+        selection: &TokenSelection,
+    ) -> ServiceResult<TokenCount> {
+        Ok(self.store.count_live_tokens(selection, unix_now()).await?)
+    }
+
+    /// Revokes every live access and refresh token in `selection` with a reason; returns the
+    /// revoked access tokens' jtis (for the caller's caches) and the counts. Audited.
+    pub async fn revoke_tokens(
+        &self,
+        selection: &TokenSelection,
+        reason: &str,
+    ) -> ServiceResult<(Vec<String>, TokenCount)> {
+        if reason.trim().is_empty() {
+            return Err(ServiceError::Invalid("a bulk revocation needs a reason".into()));
+        }
+        let (jtis, count) = self.store.revoke_selection(selection, unix_now()).await?;
+        let (target, scope) = match selection {
+            TokenSelection::Client(id) => (format!("client:{id}"), json!({ "client_id": id })),
+            TokenSelection::User(id) => (format!("user:{id}"), json!({ "user_id": id })),
+            TokenSelection::IssuedBetween(from, to) => {
+                ("tokens".to_owned(), json!({ "issued_from": from, "issued_to": to }))
+            }
+        };
+        let details = json!({ "selection": scope, "revoked": count, "reason": reason });
+        self.audit("tokens.revoke", target, details).await?;
+        Ok((jtis, count))
     }
 }

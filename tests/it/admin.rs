@@ -350,3 +350,56 @@ async fn the_cli_bootstraps_the_first_admin_and_verifies_the_chain() {
         .lines()
         .all(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["actor"] == "cli"));
 }
+
+#[tokio::test]
+async fn bulk_revocation_shows_its_count_before_and_after_and_is_audited() {
+    let flow = Flow::start().await;
+    admin(&flow.server, "root@example.com", &[AdminPermission::Clients]).await;
+    let mut alice = Browser::default();
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let code = flow.code(&mut alice, &[]).await;
+        tokens.push(flow.exchange(&code, crate::browser::VERIFIER).await.json());
+    }
+
+    let mut browser = signed_in(&flow.server, "root@example.com").await;
+    let preview =
+        browser.get(&flow.server, &format!("/admin/revoke?client_id={}", flow.web.id)).await;
+    assert!(
+        preview.text().contains("2 access tokens and 2 refresh tokens are live"),
+        "{}",
+        preview.text()
+    );
+
+    let csrf = csrf_of(&preview);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("client_id", flow.web.id.as_str()),
+        ("username", ""),
+        ("reason", "incident 42"),
+    ];
+    let done = browser.post(&flow.server, "/admin/revoke", &form).await;
+    assert!(
+        done.text().contains("revoked 2 access tokens and 2 refresh tokens"),
+        "{}",
+        done.text()
+    );
+    for body in &tokens {
+        let access = body["access_token"].as_str().unwrap();
+        assert_eq!(flow.server.introspect(&flow.web, access).await.json()["active"], false);
+        let refresh = body["refresh_token"].as_str().unwrap();
+        assert_eq!(flow.refresh(refresh, None).await.error(), "invalid_grant");
+    }
+    let filter = AuditFilter { action: Some("tokens.revoke".into()), ..AuditFilter::default() };
+    let entry = &flow.server.state.store.list_audit(&filter).await.unwrap()[0];
+    assert!(entry.details.contains("incident 42") && entry.details.contains("\"access\":2"));
+
+    // Revoking a user's tokens needs admin:users, which this admin lacks.
+    let by_user = browser.get(&flow.server, "/admin/revoke?username=alice").await;
+    assert_eq!(by_user.status, StatusCode::FORBIDDEN);
+    let form = [("csrf", csrf.as_str()), ("client_id", ""), ("username", "alice"), ("reason", "x")];
+    assert_eq!(
+        browser.post(&flow.server, "/admin/revoke", &form).await.status,
+        StatusCode::FORBIDDEN
+    );
+}

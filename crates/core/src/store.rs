@@ -116,6 +116,24 @@ pub struct TokenRecord {
     pub grant_id: Option<String>,
 }
 
+/// Which live tokens a bulk revocation hits (an admin responding to an incident).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSelection {
+    /// Every token of a client.
+    Client(String),
+    /// Every token of a user (by user id, the tokens' `sub`).
+    User(String),
+    /// Every token issued in `[from, to)`.
+    IssuedBetween(UnixTime, UnixTime),
+}
+
+/// How many live tokens a selection holds, or held when it was revoked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TokenCount {
+    pub access: u64,
+    pub refresh: u64,
+}
+
 /// Who is asking for a revocation: only the client a token was issued to may revoke it.
 pub trait TokenStore {
     /// Records issued tokens. Returns once they are durable.
@@ -130,6 +148,19 @@ pub trait TokenStore {
         client_id: &str,
         now: UnixTime,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Live (unrevoked, unexpired, unrotated) tokens in a selection.
+    fn count_live_tokens(
+        &self,
+        selection: &TokenSelection,
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<TokenCount>> + Send;
+    /// Revokes every live token in a selection, in one transaction; returns the revoked access
+    /// tokens' jtis (announced on the change feed) and the counts.
+    fn revoke_selection(
+        &self,
+        selection: &TokenSelection,
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<(Vec<String>, TokenCount)>> + Send;
 }
 
 /// A recorded token and whether it was revoked.

@@ -3,7 +3,9 @@
 use std::str::FromStr;
 
 use portcullis_core::client::GrantType;
-use portcullis_core::store::{StoreResult, TokenRecord, TokenState, TokenStore};
+use portcullis_core::store::{
+    StoreResult, TokenCount, TokenRecord, TokenSelection, TokenState, TokenStore,
+};
 use portcullis_core::UnixTime;
 use sqlx::Row;
 
@@ -96,6 +98,91 @@ impl TokenStore for SqlStore {
         }
         tx.commit().await.map_err(map_err)?;
         Ok(revoked)
+    }
+
+    async fn count_live_tokens(
+        &self,
+        selection: &TokenSelection,
+        now: UnixTime,
+    ) -> StoreResult<TokenCount> {
+        let (access, refresh) = selection_filters(selection);
+        let count = |table: &'static str, filter: &str| {
+            format!("SELECT COUNT(*) AS live FROM {table} WHERE {filter}")
+        };
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let mut counts = [0u64; 2];
+        for (slot, sql) in
+            [count("tokens", &access), count("refresh_tokens", &refresh)].iter().enumerate()
+        {
+            let row = bind_selection(sqlx::query(sql).bind(now), selection)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(map_err)?;
+            counts[slot] =
+                u64::try_from(row.try_get::<i64, _>("live").map_err(map_err)?).unwrap_or(0);
+        }
+        Ok(TokenCount { access: counts[0], refresh: counts[1] })
+    }
+
+    async fn revoke_selection(
+        &self,
+        selection: &TokenSelection,
+        now: UnixTime,
+    ) -> StoreResult<(Vec<String>, TokenCount)> {
+        let (access, refresh) = selection_filters(selection);
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let rows = bind_selection(
+            sqlx::query(&format!("SELECT jti FROM tokens WHERE {access}")).bind(now),
+            selection,
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let jtis: Vec<String> =
+            rows.iter().map(|r| r.try_get("jti")).collect::<Result<_, _>>().map_err(map_err)?;
+        // `$1` is the time in both statements: alive after it, revoked at it.
+        let revoke_access = format!("UPDATE tokens SET revoked_at = $1 WHERE {access}");
+        bind_selection(sqlx::query(&revoke_access).bind(now), selection)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let revoke_refresh = format!("UPDATE refresh_tokens SET revoked_at = $1 WHERE {refresh}");
+        let refreshed = bind_selection(sqlx::query(&revoke_refresh).bind(now), selection)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        for jti in &jtis {
+            record_change(&mut tx, "token_revoked", jti, now).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        let count = TokenCount { access: jtis.len() as u64, refresh: refreshed };
+        Ok((jtis, count))
+    }
+}
+
+/// The WHERE clauses (access tokens, refresh tokens) of a selection: `$1` is now, the
+/// selection's values follow from `$2`.
+fn selection_filters(selection: &TokenSelection) -> (String, String) {
+    let live_access = "revoked_at IS NULL AND expires_at > $1";
+    let live_refresh = "revoked_at IS NULL AND rotated_at IS NULL AND expires_at > $1";
+    let (access, refresh) = match selection {
+        TokenSelection::Client(_) => ("client_id = $2", "client_id = $2"),
+        TokenSelection::User(_) => ("subject = $2", "user_id = $2"),
+        TokenSelection::IssuedBetween(..) => {
+            ("issued_at >= $2 AND issued_at < $3", "issued_at >= $2 AND issued_at < $3")
+        }
+    };
+    (format!("{live_access} AND {access}"), format!("{live_refresh} AND {refresh}"))
+}
+
+fn bind_selection<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    selection: &'q TokenSelection,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    match selection {
+        TokenSelection::Client(id) | TokenSelection::User(id) => query.bind(id.as_str()),
+        TokenSelection::IssuedBetween(from, to) => query.bind(*from).bind(*to),
     }
 }
 
