@@ -44,6 +44,7 @@ fn Frame(
                 {signed_in_as.map(|email| view! {
                     <nav class="flex items-center gap-4 text-sm">
                         <a class="text-indigo-700 underline" href="/admin">"Dashboard"</a>
+                        <a class="text-indigo-700 underline" href="/admin/clients">"Clients"</a>
                         <a class="text-indigo-700 underline" href="/admin/revoke">"Revoke tokens"</a>
                         <a class="text-indigo-700 underline" href="/admin/audit">"Audit log"</a>
                         <span class="text-slate-600">{email}</span>
@@ -246,6 +247,125 @@ pub fn AdminRevokePage(
                 <p class="mt-6 rounded bg-green-50 p-3 text-green-900" role="status" data-testid="revoked">
                     {format!("{}: revoked {} access tokens and {} refresh tokens.", r.selection, r.access, r.refresh)}
                 </p>
+            })}
+        </Frame>
+    }
+}
+
+/// A client in the admin list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientLine {
+    pub client_id: String,
+    pub name: String,
+    pub client_type: String,
+    pub status: String,
+}
+
+/// Everything the client page shows. Never a secret, except the one just generated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientDetail {
+    pub client_id: String,
+    pub name: String,
+    pub client_type: String,
+    pub status: String,
+    pub auth_method: String,
+    pub grant_types: String,
+    pub scopes: String,
+    pub redirect_uris: Vec<String>,
+    pub access_token_lifetime: u32,
+    pub refresh_token_lifetime: u32,
+    pub confidential: bool,
+    /// While a replaced secret still works: until when, and its last use (time, address).
+    pub previous_secret: Option<PreviousSecretLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousSecretLine {
+    pub valid_until: String,
+    pub last_used: String,
+    pub last_used_ip: String,
+}
+
+#[component]
+pub fn AdminClientsPage(email: String, csrf: String, clients: Vec<ClientLine>) -> impl IntoView {
+    view! {
+        <Frame title="Clients".to_owned() signed_in_as=Some(email) csrf=csrf>
+            <table class="mt-6 w-full text-left text-sm" data-testid="clients">
+                <thead>
+                    <tr class="border-b border-slate-300">
+                        <th class="py-2">"Name"</th>
+                        <th>"Client id"</th>
+                        <th>"Type"</th>
+                        <th>"Status"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {clients.into_iter().map(|c| {
+                        let href = format!("/admin/clients/{}", c.client_id);
+                        view! {
+                            <tr class="border-b border-slate-200">
+                                <td class="py-1"><a class="text-indigo-700 underline" href=href>{c.name}</a></td>
+                                <td><code>{c.client_id}</code></td>
+                                <td>{c.client_type}</td>
+                                <td>{c.status}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </Frame>
+    }
+}
+
+#[component]
+pub fn AdminClientPage(
+    email: String,
+    csrf: String,
+    client: ClientDetail,
+    new_secret: Option<String>,
+) -> impl IntoView {
+    let action = format!("/admin/clients/{}/secret", client.client_id);
+    let confidential = client.confidential;
+    view! {
+        <Frame title=client.name.clone() signed_in_as=Some(email) csrf=csrf.clone()>
+            {new_secret.map(|secret| view! {
+                <div class="mt-4 rounded border border-green-300 bg-green-50 p-4" role="status">
+                    <p class="font-semibold">"New client secret: copy it now, it is shown only once."</p>
+                    <code class="mt-2 block break-all" data-testid="new-secret">{secret}</code>
+                </div>
+            })}
+            <dl class="mt-6 grid grid-cols-[12rem_1fr] gap-y-1 text-sm" data-testid="client">
+                <dt class="text-slate-500">"Client id"</dt><dd><code>{client.client_id.clone()}</code></dd>
+                <dt class="text-slate-500">"Type"</dt><dd>{client.client_type}</dd>
+                <dt class="text-slate-500">"Status"</dt><dd>{client.status}</dd>
+                <dt class="text-slate-500">"Authentication"</dt><dd>{client.auth_method}</dd>
+                <dt class="text-slate-500">"Grant types"</dt><dd>{client.grant_types}</dd>
+                <dt class="text-slate-500">"Scopes"</dt><dd>{client.scopes}</dd>
+                <dt class="text-slate-500">"Redirect URIs"</dt><dd>{client.redirect_uris.join(", ")}</dd>
+                <dt class="text-slate-500">"Lifetimes"</dt>
+                <dd>{format!("access {} s, refresh {} s", client.access_token_lifetime, client.refresh_token_lifetime)}</dd>
+            </dl>
+            {client.previous_secret.map(|p| view! {
+                <p class="mt-4 rounded bg-amber-50 p-3 text-sm" data-testid="previous-secret">
+                    {format!(
+                        "The previous secret works until {}. Last used: {}{}.",
+                        p.valid_until,
+                        p.last_used,
+                        if p.last_used_ip.is_empty() { String::new() } else { format!(" from {}", p.last_used_ip) }
+                    )}
+                </p>
+            })}
+            {confidential.then(|| view! {
+                <form method="post" action=action class="mt-6 flex flex-wrap items-end gap-3">
+                    <input type="hidden" name="csrf" value=csrf/>
+                    <label class="text-sm">"Keep the old secret working for (hours, empty: stop it now)"
+                        <input name="overlap_hours" inputmode="numeric"
+                            class="ml-2 w-24 rounded border border-slate-300 px-2 py-1"/>
+                    </label>
+                    <button type="submit" class="rounded bg-indigo-700 px-3 py-1 text-sm font-semibold text-white">
+                        "Regenerate secret"
+                    </button>
+                </form>
             })}
         </Frame>
     }

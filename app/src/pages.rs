@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::{
-    AdminAuditPage, AdminDashboardPage, AdminLoginPage, AdminRevokePage, AuditLine,
-    PendingClientLine, RevocationCounts,
+    AdminAuditPage, AdminClientPage, AdminClientsPage, AdminDashboardPage, AdminLoginPage,
+    AdminRevokePage, AuditLine, ClientDetail, ClientLine, PendingClientLine, RevocationCounts,
 };
 
 /// Id of the `<script type="application/json">` that carries the page's props to the browser.
@@ -57,6 +57,17 @@ pub enum Page {
         csrf: String,
         entries: Vec<AuditLine>,
     },
+    AdminClients {
+        email: String,
+        csrf: String,
+        clients: Vec<ClientLine>,
+    },
+    AdminClient {
+        email: String,
+        csrf: String,
+        client: ClientDetail,
+        new_secret: Option<String>,
+    },
     AdminRevoke {
         email: String,
         csrf: String,
@@ -86,6 +97,12 @@ impl Page {
             }
             Page::AdminAudit { email, csrf, entries } => {
                 view! { <AdminAuditPage email csrf entries/> }.into_any()
+            }
+            Page::AdminClients { email, csrf, clients } => {
+                view! { <AdminClientsPage email csrf clients/> }.into_any()
+            }
+            Page::AdminClient { email, csrf, client, new_secret } => {
+                view! { <AdminClientPage email csrf client new_secret/> }.into_any()
             }
             Page::AdminRevoke { email, csrf, client_id, username, preview, revoked } => view! {
                 <AdminRevokePage email csrf client_id username preview revoked/>

@@ -26,3 +26,10 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_at ON audit_log (at);
 CREATE INDEX audit_log_actor ON audit_log (actor);
 CREATE INDEX audit_log_target ON audit_log (target);
+
+-- The secret before the last regeneration, valid until previous_secret_until so partners can
+-- roll the new one out; its last use tells the admin when it is safe to retire.
+ALTER TABLE clients ADD COLUMN previous_secret_hash BLOB;
+ALTER TABLE clients ADD COLUMN previous_secret_until BIGINT;
+ALTER TABLE clients ADD COLUMN previous_secret_last_used_at BIGINT;
+ALTER TABLE clients ADD COLUMN previous_secret_last_used_ip TEXT;

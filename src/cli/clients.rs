@@ -35,9 +35,12 @@ pub enum ClientCommand {
     Delete {
         client_id: String,
     },
-    /// Issue a new secret; the old one stops working at once. The new secret is shown once.
+    /// Issue a new secret, shown once. The old one stops working at once unless
+    /// --overlap-hours keeps it valid that long (1-720) while partners switch over.
     RotateSecret {
         client_id: String,
+        #[arg(long)]
+        overlap_hours: Option<u32>,
         #[arg(long)]
         json: bool,
     },
@@ -180,13 +183,18 @@ pub async fn run(command: ClientCommand, operator: &Operator) -> anyhow::Result<
             operator.delete_client(&client_id).await?;
             println!("client {client_id} deleted");
         }
-        ClientCommand::RotateSecret { client_id, json } => {
-            let secret = operator.rotate_client_secret(&client_id).await?;
+        ClientCommand::RotateSecret { client_id, overlap_hours, json } => {
+            let secret = operator.rotate_client_secret(&client_id, overlap_hours).await?;
             if json {
                 print_json(&json!({ "client_id": client_id, "client_secret": secret.expose() }))?;
             } else {
                 println!("client_secret: {}", secret.expose());
-                println!("(shown once; the previous secret no longer works)");
+                match overlap_hours {
+                    Some(hours) => {
+                        println!("(shown once; the previous secret works {hours} more hours)")
+                    }
+                    None => println!("(shown once; the previous secret no longer works)"),
+                }
             }
         }
         ClientCommand::Grant { client_id, permission } => {

@@ -7,10 +7,12 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portcullis_app::admin::{AuditLine, PendingClientLine, RevocationCounts};
+use portcullis_app::admin::{
+    AuditLine, ClientDetail, ClientLine, PendingClientLine, PreviousSecretLine, RevocationCounts,
+};
 use portcullis_app::pages::Page;
 use portcullis_core::admin::{Admin, AdminPermission};
-use portcullis_core::client::ClientStatus;
+use portcullis_core::client::{Client, ClientStatus, ClientType};
 use portcullis_core::scope::ScopeSet;
 use portcullis_core::secret::{hashes_equal, random_id};
 use portcullis_core::store::{
@@ -454,4 +456,131 @@ pub async fn revoke_submit(
         }),
     };
     page("Tokens revoked", page_data)
+}
+
+/// `GET /admin/clients` (`admin:clients`).
+pub async fn clients_page(State(state): State<AppState>, session: Session) -> Response {
+    let admin = match require(&state, &session, Some(AdminPermission::Clients)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let Some(csrf) = csrf_token(&session).await else { return unavailable() };
+    let clients = match state.store.list_clients().await {
+        Ok(clients) => clients,
+        Err(err) => {
+            tracing::error!(error = %err, "client list failed");
+            return unavailable();
+        }
+    };
+    let clients = clients
+        .into_iter()
+        .map(|c| ClientLine {
+            client_id: c.id.to_string(),
+            name: c.name,
+            client_type: c.client_type.to_string(),
+            status: c.status.to_string(),
+        })
+        .collect();
+    page("Clients", Page::AdminClients { email: admin.email, csrf, clients })
+}
+
+fn client_detail(client: &Client) -> ClientDetail {
+    let grants: Vec<&str> = client.grant_types.iter().map(|g| g.as_str()).collect();
+    ClientDetail {
+        client_id: client.id.to_string(),
+        name: client.name.clone(),
+        client_type: client.client_type.to_string(),
+        status: client.status.to_string(),
+        auth_method: client.auth_method.to_string(),
+        grant_types: grants.join(", "),
+        scopes: client.allowed_scopes.to_wire(),
+        redirect_uris: client.redirect_uris.iter().map(|u| u.as_str().to_owned()).collect(),
+        access_token_lifetime: client.access_token_lifetime,
+        refresh_token_lifetime: client.refresh_token_lifetime,
+        confidential: client.client_type == ClientType::Confidential,
+        previous_secret: client
+            .previous_secret
+            .as_ref()
+            .filter(|p| p.valid_until > unix_now())
+            .map(|p| PreviousSecretLine {
+                valid_until: utc(p.valid_until),
+                last_used: p.last_used_at.map_or_else(|| "never".to_owned(), utc),
+                last_used_ip: p.last_used_ip.clone().unwrap_or_default(),
+            }),
+    }
+}
+
+/// `GET /admin/clients/{id}` (`admin:clients`): configuration, status, and the old secret's
+/// last use while an overlap runs.
+pub async fn client_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(client_id): Path<String>,
+) -> Response {
+    let admin = match require(&state, &session, Some(AdminPermission::Clients)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let Some(csrf) = csrf_token(&session).await else { return unavailable() };
+    let client = match state.operator().client(&client_id).await {
+        Ok(client) => client,
+        Err(err) => return service_outcome(Err(err)),
+    };
+    let data = Page::AdminClient {
+        email: admin.email,
+        csrf,
+        client: client_detail(&client),
+        new_secret: None,
+    };
+    page("Client", data)
+}
+
+/// `POST /admin/clients/{id}/secret`: a new secret, shown once on the page this answers with;
+/// `overlap_hours` (optional) keeps the old one working that long.
+pub async fn regenerate_secret(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match checked_form(&session, &headers, &body).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let admin = match require(&state, &session, Some(AdminPermission::Clients)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let overlap = match form.get("overlap_hours").map(str::trim).filter(|h| !h.is_empty()) {
+        None => None,
+        Some(text) => match text.parse::<u32>() {
+            Ok(hours) => Some(hours),
+            Err(_) => {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    "Not done",
+                    "The overlap is a number of hours.",
+                )
+            }
+        },
+    };
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    let secret = match operator.rotate_client_secret(&client_id, overlap).await {
+        Ok(secret) => secret,
+        Err(err) => return service_outcome(Err(err)),
+    };
+    let client = match operator.client(&client_id).await {
+        Ok(client) => client,
+        Err(err) => return service_outcome(Err(err)),
+    };
+    let Some(csrf) = csrf_token(&session).await else { return unavailable() };
+    let data = Page::AdminClient {
+        email: admin.email,
+        csrf,
+        client: client_detail(&client),
+        new_secret: Some(secret.expose().to_owned()),
+    };
+    page("Client", data)
 }

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use axum::http::{header, HeaderMap};
 use portcullis_core::client::Client;
-use portcullis_core::client_auth::{self, AuthError};
+use portcullis_core::client_auth::{self, AuthError, SecretUsed};
 use portcullis_core::error::OAuthError;
+use portcullis_core::store::ClientStore;
 
 use super::form::Form;
 use super::oauth_error::ErrorReply;
@@ -45,8 +46,15 @@ pub fn authenticate_with(
     state.throttles.client_auth.acquire(&throttle_key).map_err(ErrorReply::too_many)?;
 
     let client = state.live.client(presented.client_id());
-    let result = match client_auth::authenticate(client.as_deref(), &presented, &state.hasher) {
-        Ok(_) => client.ok_or_else(|| unknown(&presented)),
+    let now = crate::clock::unix_now();
+    let result = match client_auth::authenticate(client.as_deref(), &presented, &state.hasher, now)
+    {
+        Ok((_, used)) => {
+            if used == SecretUsed::Previous {
+                note_previous_secret_use(state, client.as_deref(), &peer, now);
+            }
+            client.ok_or_else(|| unknown(&presented))
+        }
         Err(failure) => Err(failure),
     };
     match result {
@@ -56,6 +64,27 @@ pub fn authenticate_with(
         }
         Err(failure) => Err(reject(Some(presented.client_id()), failure)),
     }
+}
+
+/// Records, at most once a minute per client, that the secret from before the last
+/// regeneration was used and from where: the admin portal shows it so an admin knows when the
+/// old secret is no longer needed. Off the request path; a failure only loses the note.
+fn note_previous_secret_use(state: &AppState, client: Option<&Client>, peer: &PeerAddr, now: i64) {
+    let Some(client) = client else { return };
+    let recent = client
+        .previous_secret
+        .as_ref()
+        .and_then(|p| p.last_used_at)
+        .is_some_and(|at| now - at < 60);
+    if recent {
+        return;
+    }
+    let (store, id, ip) = (state.store.clone(), client.id.clone(), peer.to_string());
+    tokio::spawn(async move {
+        if let Err(err) = store.note_previous_secret_use(&id, now, Some(&ip)).await {
+            tracing::warn!(error = %err, "could not note the use of a previous client secret");
+        }
+    });
 }
 
 fn unknown(presented: &client_auth::PresentedCredentials) -> AuthError {

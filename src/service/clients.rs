@@ -14,6 +14,9 @@ use crate::clock::unix_now;
 
 pub type NewClient = ClientRegistration;
 
+/// The longest a replaced client secret may keep working (30 days).
+pub const MAX_SECRET_OVERLAP_HOURS: u32 = 720;
+
 /// A created client and, for confidential clients, its secret: shown once, never stored.
 #[derive(Debug)]
 pub struct CreatedClient {
@@ -122,16 +125,31 @@ impl Operator {
         self.client(id).await
     }
 
-    /// Replaces a confidential client's secret. The old secret stops working at once.
-    pub async fn rotate_client_secret(&self, id: &str) -> ServiceResult<Secret> {
+    /// Replaces a confidential client's secret. The old secret stops working at once, unless
+    /// `overlap_hours` keeps it valid that long (at most [`MAX_SECRET_OVERLAP_HOURS`]); a secret
+    /// older than that stops either way.
+    pub async fn rotate_client_secret(
+        &self,
+        id: &str,
+        overlap_hours: Option<u32>,
+    ) -> ServiceResult<Secret> {
         let client = self.client(id).await?;
         if client.client_type != ClientType::Confidential {
             return Err(ServiceError::Invalid(format!("client {id} is public and has no secret")));
         }
+        if let Some(hours) = overlap_hours.filter(|h| *h == 0 || *h > MAX_SECRET_OVERLAP_HOURS) {
+            return Err(ServiceError::Invalid(format!(
+                "the overlap must be 1 to {MAX_SECRET_OVERLAP_HOURS} hours, got {hours}; \
+                 leave it out to retire the old secret at once"
+            )));
+        }
+        let now = unix_now();
+        let until = overlap_hours.map(|h| now + i64::from(h) * 3600);
         let secret = Secret::generate(SecretKind::ClientSecret);
         let hash = self.hasher.hash(secret.expose());
-        self.store.set_client_secret_hash(&client.id, &hash, unix_now()).await?;
-        self.audit("client.secret.rotate", target(&client.id), json!({})).await?;
+        self.store.set_client_secret_hash(&client.id, &hash, until, now).await?;
+        let details = json!({ "old_secret_valid_until": until });
+        self.audit("client.secret.rotate", target(&client.id), details).await?;
         Ok(secret)
     }
 

@@ -403,3 +403,51 @@ async fn bulk_revocation_shows_its_count_before_and_after_and_is_audited() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn i10_a_regenerated_secret_is_shown_once_and_the_old_one_overlaps() {
+    let server = TestServer::start().await;
+    server.scope("quote:read", &[], false).await;
+    admin(&server, "root@example.com", &[AdminPermission::Clients]).await;
+    let client = server.service_client("quote:read").await;
+    let mut browser = signed_in(&server, "root@example.com").await;
+
+    let list = browser.get(&server, "/admin/clients").await.text();
+    assert!(list.contains(&client.id));
+    let detail = browser.get(&server, &format!("/admin/clients/{}", client.id)).await;
+    let csrf = csrf_of(&detail);
+    let path = format!("/admin/clients/{}/secret", client.id);
+    let form = [("csrf", csrf.as_str()), ("overlap_hours", "24")];
+    let shown = browser.post(&server, &path, &form).await.text();
+    let marker = "data-testid=\"new-secret\" class=\"mt-2 block break-all\">";
+    let start = shown.find(marker).map(|i| i + marker.len()).expect(&shown);
+    let secret = shown[start..].split('<').next().unwrap().to_owned();
+    assert!(secret.starts_with("pcs_"), "{secret}");
+
+    let rotated = TestClient { id: client.id.clone(), secret: Some(secret.clone()) };
+    let id = client.id.clone();
+    server
+        .wait_until(|s| s.state.live.client(&id).is_some_and(|c| c.previous_secret.is_some()))
+        .await;
+    assert_eq!(server.token(&rotated, "quote:read").await.status, StatusCode::OK);
+    assert_eq!(server.token(&client, "quote:read").await.status, StatusCode::OK, "overlap");
+    server
+        .wait_until(|s| {
+            s.state
+                .live
+                .client(&id)
+                .and_then(|c| c.previous_secret.clone())
+                .is_some_and(|p| p.last_used_at.is_some())
+        })
+        .await;
+
+    // I-10: the page says when the old secret was last used, and never shows a secret again.
+    let again = browser.get(&server, &format!("/admin/clients/{}", client.id)).await.text();
+    assert!(
+        again.contains("The previous secret works until") && !again.contains("Last used: never")
+    );
+    assert!(!again.contains(&secret) && !again.contains(client.secret.as_deref().unwrap()), "I-10");
+    let audit = server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "client.secret.rotate"));
+    assert!(audit.iter().all(|e| !e.details.contains(&secret)), "I-10");
+}

@@ -305,7 +305,7 @@ async fn e12_pending_and_disabled_clients_cannot_authenticate() {
 #[tokio::test]
 async fn e13_a_rotated_secret_stops_working() {
     let (server, client) = server_with_client().await;
-    let new_secret = server.operator.rotate_client_secret(&client.id).await.unwrap();
+    let new_secret = server.operator.rotate_client_secret(&client.id, None).await.unwrap();
     let rotated = crate::support::TestClient {
         id: client.id.clone(),
         secret: Some(new_secret.expose().to_owned()),
@@ -315,6 +315,51 @@ async fn e13_a_rotated_secret_stops_working() {
             && server.token(&rotated, "quote:read").await.status == StatusCode::OK
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_regenerated_secret_may_overlap_and_its_last_use_is_recorded() {
+    let (server, client) = server_with_client().await;
+    let new_secret = server.operator.rotate_client_secret(&client.id, Some(24)).await.unwrap();
+    let rotated = crate::support::TestClient {
+        id: client.id.clone(),
+        secret: Some(new_secret.expose().to_owned()),
+    };
+    let id = client.id.clone();
+    server
+        .wait_until(|s| s.state.live.client(&id).is_some_and(|c| c.previous_secret.is_some()))
+        .await;
+    // Both work during the overlap; a wrong secret still does not.
+    assert_eq!(server.token(&rotated, "quote:read").await.status, StatusCode::OK);
+    assert_eq!(server.token(&client, "quote:read").await.status, StatusCode::OK);
+    let wrong =
+        crate::support::TestClient { id: client.id.clone(), secret: Some("pcs_wrong".into()) };
+    assert_eq!(server.token(&wrong, "quote:read").await.status, StatusCode::UNAUTHORIZED);
+    // The old secret's use is noted for the admin (when, and from which address).
+    server
+        .wait_until(|s| {
+            s.state
+                .live
+                .client(&id)
+                .and_then(|c| c.previous_secret.clone())
+                .is_some_and(|p| p.last_used_at.is_some())
+        })
+        .await;
+    // Bounds: 0 and more than 30 days are refused.
+    for hours in [0, 721] {
+        assert!(server.operator.rotate_client_secret(&client.id, Some(hours)).await.is_err());
+    }
+    // A regeneration without overlap ends every older secret.
+    let newest = server.operator.rotate_client_secret(&client.id, None).await.unwrap();
+    server
+        .wait_until(|s| s.state.live.client(&id).is_some_and(|c| c.previous_secret.is_none()))
+        .await;
+    assert_eq!(server.token(&rotated, "quote:read").await.status, StatusCode::UNAUTHORIZED);
+    let newest = crate::support::TestClient {
+        id: client.id.clone(),
+        secret: Some(newest.expose().to_owned()),
+    };
+    assert_eq!(server.token(&newest, "quote:read").await.status, StatusCode::OK);
 }
 
 #[tokio::test]

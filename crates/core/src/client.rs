@@ -164,6 +164,8 @@ pub struct Client {
     /// Keyed hash of the current secret (confidential clients only). Never serialised out.
     #[serde(skip)]
     pub secret_hash: Option<Vec<u8>>,
+    /// The secret before the last regeneration, while an overlap keeps it valid.
+    pub previous_secret: Option<PreviousSecret>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -193,6 +195,27 @@ impl Client {
     /// subjects apart from user subjects (SECURITY.md E-11).
     pub fn subject(&self) -> String {
         format!("client:{}", self.id)
+    }
+}
+
+/// A replaced secret that still works until `valid_until`, so a partner can roll the new one
+/// out; when and from where it was last used tells the admin when it is safe to retire.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousSecret {
+    #[serde(skip)]
+    pub hash: Vec<u8>,
+    pub valid_until: UnixTime,
+    pub last_used_at: Option<UnixTime>,
+    pub last_used_ip: Option<String>,
+}
+
+impl fmt::Debug for PreviousSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreviousSecret")
+            .field("hash", &"[REDACTED]")
+            .field("valid_until", &self.valid_until)
+            .field("last_used_at", &self.last_used_at)
+            .finish_non_exhaustive()
     }
 }
 
@@ -401,6 +424,7 @@ impl ValidatedRegistration {
             status,
             permissions: BTreeSet::new(),
             secret_hash,
+            previous_secret: None,
             created_at: now,
             updated_at: now,
         }

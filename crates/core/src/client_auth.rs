@@ -11,6 +11,7 @@ use base64::Engine;
 use crate::client::{Client, ClientId, ClientStatus, TokenAuthMethod};
 use crate::error::OAuthError;
 use crate::secret::{Secret, SecretHasher};
+use crate::UnixTime;
 
 /// Longest Authorization header value considered; longer ones fail without decoding.
 const MAX_AUTHORIZATION_LEN: usize = 1024;
@@ -170,7 +171,8 @@ pub fn authenticate<'c>(
     client: Option<&'c Client>,
     presented: &PresentedCredentials,
     hasher: &SecretHasher,
-) -> Result<&'c Client, AuthError> {
+    now: UnixTime,
+) -> Result<(&'c Client, SecretUsed), AuthError> {
     let header_used = presented.used_authorization_header();
     let fail = |reason| AuthError { reason, header_used };
 
@@ -181,10 +183,20 @@ pub fn authenticate<'c>(
         PresentedCredentials::ClientIdOnly { .. } => None,
     };
     let stored_hash = client.and_then(|c| c.secret_hash.as_deref());
-    let secret_ok = match presented_secret {
-        Some(secret) => hasher.verify(secret, stored_hash.unwrap_or(&[0u8; 32])),
-        None => false,
+    // The previous secret is compared too, always (against a dummy when there is none in its
+    // overlap), so the work done does not reveal whether an overlap is running.
+    let previous_hash = client
+        .and_then(|c| c.previous_secret.as_ref())
+        .filter(|p| p.valid_until > now)
+        .map(|p| p.hash.as_slice());
+    let (current_ok, previous_ok) = match presented_secret {
+        Some(secret) => (
+            hasher.verify(secret, stored_hash.unwrap_or(&[0u8; 32])),
+            hasher.verify(secret, previous_hash.unwrap_or(&[0u8; 32])) && previous_hash.is_some(),
+        ),
+        None => (false, false),
     };
+    let secret_ok = current_ok || previous_ok;
 
     let Some(client) = client else { return Err(fail(AuthFailure::UnknownClient)) };
     if ClientId::parse(presented.client_id()).as_ref() != Some(&client.id) {
@@ -196,10 +208,23 @@ pub fn authenticate<'c>(
     if client.status != ClientStatus::Active {
         return Err(fail(AuthFailure::NotActive));
     }
-    if client.auth_method != TokenAuthMethod::None && !(secret_ok && stored_hash.is_some()) {
+    if client.auth_method == TokenAuthMethod::None {
+        return Ok((client, SecretUsed::None));
+    }
+    if !(secret_ok && stored_hash.is_some()) {
         return Err(fail(AuthFailure::BadSecret));
     }
-    Ok(client)
+    Ok((client, if current_ok { SecretUsed::Current } else { SecretUsed::Previous }))
+}
+
+/// Which secret a client authenticated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretUsed {
+    /// A public client: no secret.
+    None,
+    Current,
+    /// The one before the last regeneration, inside its overlap: worth recording.
+    Previous,
 }
 
 #[cfg(test)]

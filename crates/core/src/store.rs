@@ -57,12 +57,22 @@ pub trait ClientStore {
         scopes: &crate::scope::ScopeSet,
         now: UnixTime,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Replaces the secret. With `previous_until` the old secret keeps working until then;
+    /// without, it stops at once.
     fn set_client_secret_hash(
         &self,
         id: &ClientId,
         hash: &[u8],
+        previous_until: Option<UnixTime>,
         now: UnixTime,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Records that the previous secret was just used, and from where.
+    fn note_previous_secret_use(
+        &self,
+        id: &ClientId,
+        at: UnixTime,
+        ip: Option<&str>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     fn set_client_permission(
         &self,
         id: &ClientId,

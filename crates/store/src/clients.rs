@@ -3,7 +3,8 @@
 use std::str::FromStr;
 
 use portcullis_core::client::{
-    parse_wire_list, Client, ClientId, ClientPermission, ClientStatus, ClientType, TokenAuthMethod,
+    parse_wire_list, Client, ClientId, ClientPermission, ClientStatus, ClientType, PreviousSecret,
+    TokenAuthMethod,
 };
 use portcullis_core::keys::SigningAlgorithm;
 use portcullis_core::redirect_uri::RedirectUri;
@@ -21,6 +22,23 @@ const CLIENT_COLUMNS: &str = "id, name, client_type, grant_types, allowed_scopes
     auth_method, access_token_lifetime, refresh_token_lifetime, lifetime_policy, status, \
     permissions, secret_hash, created_at, updated_at, post_logout_redirect_uris, \
     id_token_signing_alg";
+
+/// The columns read with a client but never written by `insert_client` (a new client has no
+/// previous secret).
+const PREVIOUS_SECRET_COLUMNS: &str = "previous_secret_hash, previous_secret_until, \
+    previous_secret_last_used_at, previous_secret_last_used_ip";
+
+fn previous_secret_from_row(row: &AnyRow) -> StoreResult<Option<PreviousSecret>> {
+    let hash: Option<Vec<u8>> = row.try_get("previous_secret_hash").map_err(map_err)?;
+    let until: Option<i64> = row.try_get("previous_secret_until").map_err(map_err)?;
+    let (Some(hash), Some(valid_until)) = (hash, until) else { return Ok(None) };
+    Ok(Some(PreviousSecret {
+        hash,
+        valid_until,
+        last_used_at: row.try_get("previous_secret_last_used_at").map_err(map_err)?,
+        last_used_ip: row.try_get("previous_secret_last_used_ip").map_err(map_err)?,
+    }))
+}
 
 fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
     let text = |col: &str| row.try_get::<String, _>(col).map_err(map_err);
@@ -61,6 +79,7 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
         status: ClientStatus::from_str(&text("status")?).map_err(corrupt)?,
         permissions: parse_wire_list(&text("permissions")?).map_err(corrupt)?,
         secret_hash: row.try_get("secret_hash").map_err(map_err)?,
+        previous_secret: previous_secret_from_row(row)?,
         created_at: int("created_at")?,
         updated_at: int("updated_at")?,
     })
@@ -90,13 +109,17 @@ impl SqlStore {
 
 impl ClientStore for SqlStore {
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {
-        let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, id");
+        let sql = format!(
+            "SELECT {CLIENT_COLUMNS}, {PREVIOUS_SECRET_COLUMNS} FROM clients ORDER BY created_at, id"
+        );
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await.map_err(map_err)?;
         rows.iter().map(client_from_row).collect()
     }
 
     async fn get_client(&self, id: &ClientId) -> StoreResult<Option<Client>> {
-        let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1");
+        let sql = format!(
+            "SELECT {CLIENT_COLUMNS}, {PREVIOUS_SECRET_COLUMNS} FROM clients WHERE id = $1"
+        );
         let row = sqlx::query(&sql)
             .bind(id.as_str())
             .fetch_optional(&self.pool)
@@ -171,12 +194,30 @@ impl ClientStore for SqlStore {
         &self,
         id: &ClientId,
         hash: &[u8],
+        previous_until: Option<UnixTime>,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let sql = "UPDATE clients SET secret_hash = $1, updated_at = $2 \
-                   WHERE id = $3 AND secret_hash IS NOT NULL";
-        let query = sqlx::query(sql).bind(hash.to_vec()).bind(now).bind(id.as_str());
+        // The current hash becomes the previous one (with its deadline), or is dropped.
+        let sql = "UPDATE clients SET \
+                   previous_secret_hash = CASE WHEN $1 IS NULL THEN NULL ELSE secret_hash END, \
+                   previous_secret_until = $1, previous_secret_last_used_at = NULL, \
+                   previous_secret_last_used_ip = NULL, secret_hash = $2, updated_at = $3 \
+                   WHERE id = $4 AND secret_hash IS NOT NULL";
+        let query =
+            sqlx::query(sql).bind(previous_until).bind(hash.to_vec()).bind(now).bind(id.as_str());
         self.update_client(id, now, query).await
+    }
+
+    async fn note_previous_secret_use(
+        &self,
+        id: &ClientId,
+        at: UnixTime,
+        ip: Option<&str>,
+    ) -> StoreResult<()> {
+        let sql = "UPDATE clients SET previous_secret_last_used_at = $1, \
+                   previous_secret_last_used_ip = $2 WHERE id = $3 AND previous_secret_hash IS NOT NULL";
+        let query = sqlx::query(sql).bind(at).bind(ip).bind(id.as_str());
+        self.update_client(id, at, query).await.map(|_| ())
     }
 
     async fn set_client_permission(

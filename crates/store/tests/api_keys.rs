@@ -37,6 +37,7 @@ async fn store_with_client() -> (SqlStore, TestDatabase) {
         status: ClientStatus::Active,
         permissions: BTreeSet::new(),
         secret_hash: Some(vec![1]),
+        previous_secret: None,
         created_at: 1_000,
         updated_at: 1_000,
     };

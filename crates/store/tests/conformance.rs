@@ -54,6 +54,7 @@ fn client(id: &str) -> Client {
         status: ClientStatus::Active,
         permissions: BTreeSet::new(),
         secret_hash: Some(vec![1, 2, 3, 255]),
+        previous_secret: None,
         created_at: 1_000,
         updated_at: 1_000,
     }
@@ -113,13 +114,38 @@ async fn clients_round_trip_every_field() {
 }
 
 #[tokio::test]
+async fn a_regenerated_secret_may_overlap_and_its_last_use_is_kept() {
+    let (store, _db) = store().await;
+    let c1 = client("c1");
+    store.insert_client(&c1).await.unwrap();
+    let old = c1.secret_hash.clone().unwrap();
+
+    assert!(store.set_client_secret_hash(&c1.id, &[7; 32], Some(9_000), 2_000).await.unwrap());
+    let loaded = store.get_client(&c1.id).await.unwrap().unwrap();
+    let previous = loaded.previous_secret.unwrap();
+    assert_eq!((previous.hash, previous.valid_until), (old, 9_000));
+    assert_eq!(previous.last_used_at, None);
+
+    store.note_previous_secret_use(&c1.id, 2_500, Some("198.51.100.7")).await.unwrap();
+    let previous = store.get_client(&c1.id).await.unwrap().unwrap().previous_secret.unwrap();
+    assert_eq!(
+        (previous.last_used_at, previous.last_used_ip.as_deref()),
+        (Some(2_500), Some("198.51.100.7"))
+    );
+
+    // Regenerating again without an overlap retires every older secret at once.
+    assert!(store.set_client_secret_hash(&c1.id, &[8; 32], None, 3_000).await.unwrap());
+    assert_eq!(store.get_client(&c1.id).await.unwrap().unwrap().previous_secret, None);
+}
+
+#[tokio::test]
 async fn client_updates_apply() {
     let (store, _db) = store().await;
     let c1 = client("c1");
     store.insert_client(&c1).await.unwrap();
 
     assert!(store.set_client_status(&c1.id, ClientStatus::Disabled, 2_000).await.unwrap());
-    assert!(store.set_client_secret_hash(&c1.id, &[9; 32], 2_001).await.unwrap());
+    assert!(store.set_client_secret_hash(&c1.id, &[9; 32], None, 2_001).await.unwrap());
     assert!(store
         .set_client_permission(&c1.id, ClientPermission::IntrospectAny, true, 2_002)
         .await
@@ -148,7 +174,7 @@ async fn public_clients_never_get_a_secret_hash() {
     p1.auth_method = TokenAuthMethod::None;
     p1.secret_hash = None;
     store.insert_client(&p1).await.unwrap();
-    assert!(!store.set_client_secret_hash(&p1.id, &[1; 32], 2_000).await.unwrap());
+    assert!(!store.set_client_secret_hash(&p1.id, &[1; 32], None, 2_000).await.unwrap());
     assert_eq!(store.get_client(&p1.id).await.unwrap().unwrap().secret_hash, None);
 }
 
