@@ -7,8 +7,9 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::{
-    AdminAuditPage, AdminClientPage, AdminClientsPage, AdminDashboardPage, AdminLoginPage,
-    AdminRevokePage, AuditLine, ClientDetail, ClientLine, PendingClientLine, RevocationCounts,
+    AdminAnalyticsPage, AdminAuditPage, AdminClientPage, AdminClientsPage, AdminDashboardPage,
+    AdminLoginPage, AdminRevokePage, AuditLine, ClientDetail, ClientLine, DayCounts,
+    PendingClientLine, RevocationCounts,
 };
 
 /// Id of the `<script type="application/json">` that carries the page's props to the browser.
@@ -68,6 +69,15 @@ pub enum Page {
         client: ClientDetail,
         new_secret: Option<String>,
     },
+    AdminAnalytics {
+        email: String,
+        csrf: String,
+        from: String,
+        to: String,
+        client_id: String,
+        series: Vec<String>,
+        days: Vec<DayCounts>,
+    },
     AdminRevoke {
         email: String,
         csrf: String,
@@ -104,6 +114,10 @@ impl Page {
             Page::AdminClient { email, csrf, client, new_secret } => {
                 view! { <AdminClientPage email csrf client new_secret/> }.into_any()
             }
+            Page::AdminAnalytics { email, csrf, from, to, client_id, series, days } => view! {
+                <AdminAnalyticsPage email csrf from to client_id series days/>
+            }
+            .into_any(),
             Page::AdminRevoke { email, csrf, client_id, username, preview, revoked } => view! {
                 <AdminRevokePage email csrf client_id username preview revoked/>
             }

@@ -8,10 +8,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_app::admin::{
-    AuditLine, ClientDetail, ClientLine, PendingClientLine, PreviousSecretLine, RevocationCounts,
+    AuditLine, ClientDetail, ClientLine, DayCounts, PendingClientLine, PreviousSecretLine,
+    RevocationCounts,
 };
 use portcullis_app::pages::Page;
 use portcullis_core::admin::{Admin, AdminPermission};
+use portcullis_core::api_key::{day_of, format_day, parse_day};
 use portcullis_core::client::{Client, ClientStatus, ClientType};
 use portcullis_core::scope::ScopeSet;
 use portcullis_core::secret::{hashes_equal, random_id};
@@ -583,4 +585,142 @@ pub async fn regenerate_secret(
         new_secret: Some(secret.expose().to_owned()),
     };
     page("Client", data)
+}
+
+/// The longest period the analytics pages cover at once.
+const MAX_ANALYTICS_DAYS: i64 = 366;
+
+#[derive(Deserialize, Default)]
+pub struct AnalyticsQuery {
+    from: Option<String>,
+    to: Option<String>,
+    #[serde(default)]
+    client_id: String,
+}
+
+/// The period and client an analytics request names; by default the last 30 days, all
+/// clients (a display default for a report, not a protocol setting).
+struct AnalyticsPeriod {
+    from_day: i64,
+    to_day: i64,
+    client_id: Option<String>,
+}
+
+/// The period and client of a request, or what is wrong with them (for a 400 page).
+fn analytics_period(query: &AnalyticsQuery) -> Result<AnalyticsPeriod, &'static str> {
+    let today = day_of(unix_now());
+    let parse = |text: &Option<String>, default: i64| match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(day) => parse_day(day).ok_or("Dates are YYYY-MM-DD."),
+    };
+    let to_day = parse(&query.to, today)?;
+    let from_day = parse(&query.from, to_day - 29)?;
+    if from_day > to_day || to_day - from_day >= MAX_ANALYTICS_DAYS {
+        return Err("The period must run forwards and cover at most 366 days.");
+    }
+    let client_id = Some(query.client_id.trim().to_owned()).filter(|c| !c.is_empty());
+    Ok(AnalyticsPeriod { from_day, to_day, client_id })
+}
+
+/// Every day of the period with its counts per grant type (days without tokens included, so
+/// the chart's x axis is the calendar), and the grant types that occur.
+async fn tokens_by_day(
+    state: &AppState,
+    period: &AnalyticsPeriod,
+) -> Result<(Vec<String>, Vec<DayCounts>), Response> {
+    let rows = state
+        .store
+        .tokens_per_day(period.from_day, period.to_day, period.client_id.as_deref())
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "analytics query failed");
+            unavailable()
+        })?;
+    let mut series: Vec<String> = rows.iter().map(|(_, grant, _)| grant.clone()).collect();
+    series.sort();
+    series.dedup();
+    let days = (period.from_day..=period.to_day)
+        .map(|day| DayCounts {
+            day: format_day(day),
+            counts: rows
+                .iter()
+                .filter(|(d, _, _)| *d == day)
+                .map(|(_, grant, count)| (grant.clone(), *count))
+                .collect(),
+        })
+        .collect();
+    Ok((series, days))
+}
+
+/// `GET /admin/analytics` (`admin:clients`): tokens issued per day by grant type, as a chart
+/// drawn on the server and the table behind it.
+pub async fn analytics_page(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Query(query): axum::extract::Query<AnalyticsQuery>,
+) -> Response {
+    let admin = match require(&state, &session, Some(AdminPermission::Clients)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let period = match analytics_period(&query) {
+        Ok(period) => period,
+        Err(problem) => return message(StatusCode::BAD_REQUEST, "Invalid period", problem),
+    };
+    let (series, days) = match tokens_by_day(&state, &period).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let Some(csrf) = csrf_token(&session).await else { return unavailable() };
+    let data = Page::AdminAnalytics {
+        email: admin.email,
+        csrf,
+        from: format_day(period.from_day),
+        to: format_day(period.to_day),
+        client_id: period.client_id.unwrap_or_default(),
+        series,
+        days,
+    };
+    page("Analytics", data)
+}
+
+/// `GET /admin/analytics.csv`: the same numbers, one row per day and grant type.
+pub async fn analytics_csv(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Query(query): axum::extract::Query<AnalyticsQuery>,
+) -> Response {
+    if let Err(response) = require(&state, &session, Some(AdminPermission::Clients)).await {
+        return response;
+    }
+    let period = match analytics_period(&query) {
+        Ok(period) => period,
+        Err(problem) => return message(StatusCode::BAD_REQUEST, "Invalid period", problem),
+    };
+    let (series, days) = match tokens_by_day(&state, &period).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let mut csv = String::from("day,grant_type,tokens_issued\n");
+    for day in &days {
+        for grant in &series {
+            let count = day.counts.iter().find(|(g, _)| g == grant).map_or(0, |(_, n)| *n);
+            csv.push_str(&format!("{},{grant},{count}\n", day.day));
+        }
+    }
+    let mut response = axum::response::IntoResponse::into_response(csv);
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(
+        axum::http::header::CONTENT_DISPOSITION,
+        axum::http::HeaderValue::from_static("attachment; filename=\"tokens-per-day.csv\""),
+    );
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }

@@ -451,3 +451,55 @@ async fn i10_a_regenerated_secret_is_shown_once_and_the_old_one_overlaps() {
     assert!(audit.iter().any(|e| e.action == "client.secret.rotate"));
     assert!(audit.iter().all(|e| !e.details.contains(&secret)), "I-10");
 }
+
+#[tokio::test]
+async fn analytics_chart_and_csv_show_the_tokens_issued() {
+    let flow = Flow::start().await;
+    admin(&flow.server, "root@example.com", &[AdminPermission::Clients]).await;
+    admin(&flow.server, "auditor@example.com", &[AdminPermission::Audit]).await;
+    flow.server.scope("svc:read", &[], false).await;
+    let service = flow.server.service_client("svc:read").await;
+    for _ in 0..3 {
+        assert_eq!(flow.server.token(&service, "svc:read").await.status, StatusCode::OK);
+    }
+    let code = flow.code(&mut Browser::default(), &[]).await;
+    assert_eq!(flow.exchange(&code, crate::browser::VERIFIER).await.status, StatusCode::OK);
+    let today = portcullis_core::api_key::format_day(portcullis_core::api_key::day_of(
+        portcullis::clock::unix_now(),
+    ));
+
+    let mut browser = signed_in(&flow.server, "root@example.com").await;
+    let page = browser.get(&flow.server, "/admin/analytics").await.text();
+    assert!(page.contains("data-testid=\"tokens-chart\""), "an SVG chart");
+    assert!(page.contains(&format!("{today} client_credentials: 3")), "a bar per grant type");
+    assert!(page.contains(&format!("{today} authorization_code: 1")));
+
+    let csv = browser.get(&flow.server, "/admin/analytics.csv").await;
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    let text = csv.text();
+    assert!(text.starts_with("day,grant_type,tokens_issued\n"));
+    assert!(text.contains(&format!("{today},client_credentials,3\n")), "{text}");
+    // One client only.
+    let path = format!("/admin/analytics.csv?client_id={}", service.id);
+    let only = browser.get(&flow.server, &path).await.text();
+    assert!(
+        only.contains(&format!("{today},client_credentials,3\n"))
+            && !only.contains("authorization_code")
+    );
+
+    // Bad input is a clear 400; other admins need admin:clients.
+    assert_eq!(
+        browser.get(&flow.server, "/admin/analytics?from=yesterday").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        browser.get(&flow.server, "/admin/analytics?from=2026-12-05&to=2026-12-01").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let mut auditor = signed_in(&flow.server, "auditor@example.com").await;
+    assert_eq!(auditor.get(&flow.server, "/admin/analytics").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        auditor.get(&flow.server, "/admin/analytics.csv").await.status,
+        StatusCode::FORBIDDEN
+    );
+}

@@ -206,3 +206,34 @@ impl SqlStore {
             .collect()
     }
 }
+
+impl SqlStore {
+    /// Tokens issued per UTC day and grant type over `from_day..=to_day` (days since the epoch),
+    /// for one client or all: the analytics chart's data.
+    pub async fn tokens_per_day(
+        &self,
+        from_day: i64,
+        to_day: i64,
+        client_id: Option<&str>,
+    ) -> StoreResult<Vec<(i64, String, u64)>> {
+        let rows = sqlx::query(
+            "SELECT issued_at / 86400 AS day, grant_type, COUNT(*) AS issued FROM tokens \
+             WHERE issued_at >= $1 AND issued_at < $2 AND ($3 IS NULL OR client_id = $3) \
+             GROUP BY issued_at / 86400, grant_type ORDER BY day, grant_type",
+        )
+        .bind(from_day * 86_400)
+        .bind((to_day + 1) * 86_400)
+        .bind(client_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let day: i64 = row.try_get("day").map_err(map_err)?;
+                let grant: String = row.try_get("grant_type").map_err(map_err)?;
+                let issued: i64 = row.try_get("issued").map_err(map_err)?;
+                Ok((day, grant, u64::try_from(issued).unwrap_or_default()))
+            })
+            .collect()
+    }
+}
