@@ -97,6 +97,10 @@ pub struct CreateArgs {
     /// e.g. "Mon-Fri 08:00-18:00 America/New_York".
     #[arg(long, requires = "extended_lifetime")]
     extended_lifetime_window: Option<String>,
+    /// Register the client as awaiting an admin's approval (e.g. a partner's request that
+    /// arrived by other means) instead of active.
+    #[arg(long)]
+    pending: bool,
     #[arg(long)]
     json: bool,
 }
@@ -134,8 +138,8 @@ impl CreateArgs {
 pub async fn run(command: ClientCommand, operator: &Operator) -> anyhow::Result<()> {
     match command {
         ClientCommand::Create(args) => {
-            let created =
-                operator.create_client(args.registration()?, ClientStatus::Active).await?;
+            let status = if args.pending { ClientStatus::Pending } else { ClientStatus::Active };
+            let created = operator.create_client(args.registration()?, status).await?;
             let secret = created.secret.as_ref().map(|s| s.expose());
             if args.json {
                 let mut value = client_json(&created.client);
