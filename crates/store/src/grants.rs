@@ -87,6 +87,10 @@ impl GrantStore for SqlStore {
         Ok(())
     }
 
+    // FIXME(user-grant-commits): the code and refresh paths commit three or four times per
+    // request (spend, successor, delivery mark, plus the group-committed token record), so on
+    // SQLite with synchronous=FULL they run at about 1,000 per second (docs/benchmarks.md);
+    // batching them through the group-commit writer as token records are would lift that.
     async fn redeem_code(&self, code_hash: &[u8], now: UnixTime) -> StoreResult<CodeRedemption> {
         // The conditional update is the single point of truth: of two concurrent redemptions
         // exactly one changes the row.

@@ -152,6 +152,10 @@ impl TokenStore for SqlStore {
             .await
             .map_err(map_err)?
             .rows_affected();
+        // FIXME(bulk-feed): one change row per revoked token keeps other instances' caches exact
+        // but makes a revocation of a very busy client write as many rows as it has live
+        // tokens; a single "client's tokens revoked at T" change needs the caches to check
+        // issue times, which comes with the multi-instance work.
         for jti in &jtis {
             record_change(&mut tx, "token_revoked", jti, now).await?;
         }
