@@ -13,6 +13,53 @@ pub struct PendingClientLine {
     pub scopes: String,
 }
 
+/// The audit page's filter fields, as typed (dates `YYYY-MM-DD`, empty means any).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFilterForm {
+    #[serde(default)]
+    pub actor: String,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub target: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+}
+
+impl AuditFilterForm {
+    /// The same filter as a query string, for the export links.
+    pub fn query_string(&self) -> String {
+        let pairs = [
+            ("actor", &self.actor),
+            ("action", &self.action),
+            ("target", &self.target),
+            ("from", &self.from),
+            ("to", &self.to),
+        ];
+        pairs
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// One audit entry as the log page shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditLine {
@@ -158,9 +205,26 @@ pub fn AdminDashboardPage(
 }
 
 #[component]
-pub fn AdminAuditPage(email: String, csrf: String, entries: Vec<AuditLine>) -> impl IntoView {
+pub fn AdminAuditPage(
+    email: String,
+    csrf: String,
+    filter: AuditFilterForm,
+    entries: Vec<AuditLine>,
+) -> impl IntoView {
+    let query = filter.query_string();
+    let (csv, jsonl) = (format!("/admin/audit.csv?{query}"), format!("/admin/audit.jsonl?{query}"));
     view! {
         <Frame title="Audit log".to_owned() signed_in_as=Some(email) csrf=csrf>
+            <form method="get" action="/admin/audit" class="mt-4 flex flex-wrap items-end gap-3 text-sm">
+                <label>"Actor" <input name="actor" value=filter.actor class="ml-1 rounded border border-slate-300 px-2 py-1"/></label>
+                <label>"Action" <input name="action" value=filter.action class="ml-1 rounded border border-slate-300 px-2 py-1"/></label>
+                <label>"Target" <input name="target" value=filter.target class="ml-1 rounded border border-slate-300 px-2 py-1"/></label>
+                <label>"From" <input name="from" type="date" value=filter.from class="ml-1 rounded border border-slate-300 px-2 py-1"/></label>
+                <label>"To" <input name="to" type="date" value=filter.to class="ml-1 rounded border border-slate-300 px-2 py-1"/></label>
+                <button type="submit" class="rounded border border-slate-300 px-3 py-1">"Filter"</button>
+                <a class="text-indigo-700 underline" href=csv>"CSV"</a>
+                <a class="text-indigo-700 underline" href=jsonl>"JSON lines"</a>
+            </form>
             <table class="mt-6 w-full text-left text-sm" data-testid="audit">
                 <thead>
                     <tr class="border-b border-slate-300">

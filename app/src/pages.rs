@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::admin::{
     AdminAnalyticsPage, AdminAuditPage, AdminClientPage, AdminClientsPage, AdminDashboardPage,
-    AdminLoginPage, AdminRevokePage, AuditLine, ClientDetail, ClientLine, DayCounts,
-    PendingClientLine, RevocationCounts,
+    AdminLoginPage, AdminRevokePage, AuditFilterForm, AuditLine, ClientDetail, ClientLine,
+    DayCounts, PendingClientLine, RevocationCounts,
 };
 
 /// Id of the `<script type="application/json">` that carries the page's props to the browser.
@@ -56,6 +56,7 @@ pub enum Page {
     AdminAudit {
         email: String,
         csrf: String,
+        filter: AuditFilterForm,
         entries: Vec<AuditLine>,
     },
     AdminClients {
@@ -105,8 +106,8 @@ impl Page {
             Page::AdminDashboard { email, csrf, pending, tokens_today } => {
                 view! { <AdminDashboardPage email csrf pending tokens_today/> }.into_any()
             }
-            Page::AdminAudit { email, csrf, entries } => {
-                view! { <AdminAuditPage email csrf entries/> }.into_any()
+            Page::AdminAudit { email, csrf, filter, entries } => {
+                view! { <AdminAuditPage email csrf filter entries/> }.into_any()
             }
             Page::AdminClients { email, csrf, clients } => {
                 view! { <AdminClientsPage email csrf clients/> }.into_any()

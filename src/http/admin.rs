@@ -8,12 +8,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_app::admin::{
-    AuditLine, ClientDetail, ClientLine, DayCounts, PendingClientLine, PreviousSecretLine,
-    RevocationCounts,
+    AuditFilterForm, AuditLine, ClientDetail, ClientLine, DayCounts, PendingClientLine,
+    PreviousSecretLine, RevocationCounts,
 };
 use portcullis_app::pages::Page;
 use portcullis_core::admin::{Admin, AdminPermission};
 use portcullis_core::api_key::{day_of, format_day, parse_day};
+use portcullis_core::audit::AuditEntry;
 use portcullis_core::client::{Client, ClientStatus, ClientType};
 use portcullis_core::scope::ScopeSet;
 use portcullis_core::secret::{hashes_equal, random_id};
@@ -293,21 +294,56 @@ fn service_outcome(result: Result<(), ServiceError>) -> Response {
     }
 }
 
-/// `GET /admin/audit`: the newest entries (`admin:audit`).
-pub async fn audit_log(State(state): State<AppState>, session: Session) -> Response {
-    let admin = match require(&state, &session, Some(AdminPermission::Audit)).await {
-        Ok(admin) => admin,
+/// The store filter a form names; an unreadable date is the 400 message.
+fn audit_filter(form: &AuditFilterForm, limit: u32) -> Result<AuditFilter, &'static str> {
+    let text = |value: &str| Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+    let day = |value: &str| match value.trim() {
+        "" => Ok(None),
+        day => parse_day(day).map(Some).ok_or("Dates are YYYY-MM-DD."),
+    };
+    Ok(AuditFilter {
+        actor: text(&form.actor),
+        action: text(&form.action),
+        target: text(&form.target),
+        from: day(&form.from)?.map(|d| d * 86_400),
+        // The whole "to" day is included.
+        to: day(&form.to)?.map(|d| (d + 1) * 86_400 - 1),
+        limit: Some(limit),
+    })
+}
+
+/// Entries matching a filter, or the response explaining why there are none to show.
+async fn audit_entries(
+    state: &AppState,
+    session: &Session,
+    form: &AuditFilterForm,
+    limit: u32,
+) -> Result<(Admin, Vec<AuditEntry>), Response> {
+    let admin = require(state, session, Some(AdminPermission::Audit)).await?;
+    let filter = audit_filter(form, limit)
+        .map_err(|problem| message(StatusCode::BAD_REQUEST, "Invalid filter", problem))?;
+    let entries = state.store.list_audit(&filter).await.map_err(|err| {
+        tracing::error!(error = %err, "audit read failed");
+        unavailable()
+    })?;
+    Ok((admin, entries))
+}
+
+/// The most entries one page or export holds.
+const AUDIT_PAGE_LIMIT: u32 = 500;
+const AUDIT_EXPORT_LIMIT: u32 = 100_000;
+
+/// `GET /admin/audit` (`admin:audit`): newest first, filtered by actor, action, target, time.
+pub async fn audit_log(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Query(form): axum::extract::Query<AuditFilterForm>,
+) -> Response {
+    let (admin, entries) = match audit_entries(&state, &session, &form, AUDIT_PAGE_LIMIT).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let Some(csrf) = csrf_token(&session).await else { return unavailable() };
-    let filter = AuditFilter { limit: Some(200), ..AuditFilter::default() };
-    let entries = match state.store.list_audit(&filter).await {
-        Ok(entries) => entries,
-        Err(err) => {
-            tracing::error!(error = %err, "audit read failed");
-            return unavailable();
-        }
-    };
     let entries = entries
         .into_iter()
         .map(|e| AuditLine {
@@ -320,7 +356,80 @@ pub async fn audit_log(State(state): State<AppState>, session: Session) -> Respo
             details: e.details,
         })
         .collect();
-    page("Audit log", Page::AdminAudit { email: admin.email, csrf, entries })
+    page("Audit log", Page::AdminAudit { email: admin.email, csrf, filter: form, entries })
+}
+
+/// `GET /admin/audit.csv`: the filtered entries as CSV (every field quoted).
+pub async fn audit_csv(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Query(form): axum::extract::Query<AuditFilterForm>,
+) -> Response {
+    let (_, entries) = match audit_entries(&state, &session, &form, AUDIT_EXPORT_LIMIT).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let quote = |field: &str| format!("\"{}\"", field.replace('"', "\"\""));
+    let mut csv = String::from("id,at,actor,action,target,source_ip,details\n");
+    for e in &entries {
+        let fields = [
+            e.id.to_string(),
+            utc(e.at),
+            e.actor.clone(),
+            e.action.clone(),
+            e.target.clone(),
+            e.source_ip.clone().unwrap_or_default(),
+            e.details.clone(),
+        ];
+        csv.push_str(&fields.iter().map(|f| quote(f)).collect::<Vec<_>>().join(","));
+        csv.push('\n');
+    }
+    download(csv, "text/csv; charset=utf-8", "audit.csv")
+}
+
+/// `GET /admin/audit.jsonl`: the filtered entries as JSON lines, with their chain hashes so an
+/// export can be checked on its own.
+pub async fn audit_jsonl(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Query(form): axum::extract::Query<AuditFilterForm>,
+) -> Response {
+    let (_, entries) = match audit_entries(&state, &session, &form, AUDIT_EXPORT_LIMIT).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut lines = String::new();
+    for e in &entries {
+        let line = serde_json::json!({
+            "id": e.id,
+            "at": e.at,
+            "actor": e.actor,
+            "action": e.action,
+            "target": e.target,
+            "source_ip": e.source_ip,
+            "details": serde_json::from_str::<serde_json::Value>(&e.details).unwrap_or_default(),
+            "prev_hash": hex(&e.prev_hash),
+            "hash": hex(&e.hash),
+        });
+        lines.push_str(&line.to_string());
+        lines.push('\n');
+    }
+    download(lines, "application/jsonl", "audit.jsonl")
+}
+
+/// A file download that is never cached.
+fn download(body: String, content_type: &'static str, filename: &'static str) -> Response {
+    use axum::http::{header, HeaderValue};
+    let mut response = axum::response::IntoResponse::into_response(body);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// `YYYY-MM-DD HH:MM:SS` in UTC.
@@ -708,19 +817,5 @@ pub async fn analytics_csv(
             csv.push_str(&format!("{},{grant},{count}\n", day.day));
         }
     }
-    let mut response = axum::response::IntoResponse::into_response(csv);
-    let headers = response.headers_mut();
-    headers.insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(
-        axum::http::header::CONTENT_DISPOSITION,
-        axum::http::HeaderValue::from_static("attachment; filename=\"tokens-per-day.csv\""),
-    );
-    headers.insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    response
+    download(csv, "text/csv; charset=utf-8", "tokens-per-day.csv")
 }

@@ -134,6 +134,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/clients/{client_id}/approve", post(admin::approve_client))
         .route("/admin/clients/{client_id}/reject", post(admin::reject_client))
         .route("/admin/audit", get(admin::audit_log))
+        .route("/admin/audit.csv", get(admin::audit_csv))
+        .route("/admin/audit.jsonl", get(admin::audit_jsonl))
         .route("/admin/analytics", get(admin::analytics_page))
         .route("/admin/analytics.csv", get(admin::analytics_csv))
         .route("/admin/revoke", get(admin::revoke_page).post(admin::revoke_submit))

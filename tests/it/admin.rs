@@ -503,3 +503,50 @@ async fn analytics_chart_and_csv_show_the_tokens_issued() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn the_audit_page_filters_and_exports_csv_and_json_lines() {
+    let server = TestServer::start().await;
+    server.insurance_scopes().await;
+    admin(&server, "root@example.com", &[AdminPermission::Clients, AdminPermission::Audit]).await;
+    let first = pending_client(&server, "First, \"quoted\"").await;
+    pending_client(&server, "Second").await;
+    let mut browser = signed_in(&server, "root@example.com").await;
+    assert_eq!(approve(&mut browser, &server, &first.id, "quote:write").await.location(), "/admin");
+
+    let filtered = browser.get(&server, "/admin/audit?action=client.approve").await.text();
+    assert!(filtered.contains("client.approve") && !filtered.contains("client.create"));
+    let by_target = format!("/admin/audit?target=client%3A{}", first.id);
+    let page = browser.get(&server, &by_target).await.text();
+    assert!(page.contains("client.create") && page.contains("client.approve"));
+    let today = portcullis_core::api_key::format_day(portcullis_core::api_key::day_of(
+        portcullis::clock::unix_now(),
+    ));
+    let none = browser.get(&server, "/admin/audit?to=2020-01-01").await.text();
+    assert!(!none.contains("client.create"), "nothing that old");
+    assert!(browser
+        .get(&server, &format!("/admin/audit?from={today}"))
+        .await
+        .text()
+        .contains("client.create"));
+    assert_eq!(
+        browser.get(&server, "/admin/audit?from=soon").await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    let csv = browser.get(&server, "/admin/audit.csv?actor=admin%3Aroot%40example.com").await;
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    let text = csv.text();
+    assert!(text.starts_with("id,at,actor,action,target,source_ip,details\n"));
+    assert!(text.lines().skip(1).all(|l| l.contains("\"admin:root@example.com\"")), "{text}");
+    assert!(text.contains("\"client.approve\""));
+
+    let jsonl = browser.get(&server, "/admin/audit.jsonl?action=client.create").await.text();
+    let lines: Vec<serde_json::Value> =
+        jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines
+        .iter()
+        .all(|l| l["hash"].as_str().unwrap().len() == 64 && l["actor"] == "server"));
+    assert_eq!(lines[1]["details"]["name"], "First, \"quoted\"");
+}
