@@ -142,9 +142,11 @@ pub fn AdminDashboardPage(
     email: String,
     csrf: String,
     pending: Vec<PendingClientLine>,
+    pending_keys: Vec<KeyLine>,
     tokens_today: Vec<(String, u64)>,
 ) -> impl IntoView {
     let empty = pending.is_empty();
+    let keys_csrf = csrf.clone();
     view! {
         <Frame title="Dashboard".to_owned() signed_in_as=Some(email) csrf=csrf.clone()>
             <section class="mt-6">
@@ -200,6 +202,40 @@ pub fn AdminDashboardPage(
                     }).collect_view()}
                 </ul>
             </section>
+            {(!pending_keys.is_empty()).then(|| view! {
+                <section class="mt-8">
+                    <h2 class="font-semibold">"API keys awaiting approval"</h2>
+                    <ul class="mt-2 space-y-3" data-testid="pending-keys">
+                        {pending_keys.into_iter().map(|k| {
+                            let approve = format!("/admin/keys/{}/approve", k.key_id);
+                            let reject = format!("/admin/keys/{}/reject", k.key_id);
+                            let csrf = keys_csrf.clone();
+                            view! {
+                                <li class="rounded border border-slate-200 bg-white p-4">
+                                    <p class="font-medium">{format!("{} for client {}", k.name, k.client_id)}</p>
+                                    <form method="post" action=approve class="mt-2 flex flex-wrap items-end gap-2 text-sm">
+                                        <input type="hidden" name="csrf" value=csrf.clone()/>
+                                        <label>"Scopes (may narrow)"
+                                            <input name="scopes" value=k.scopes class="ml-1 rounded border border-slate-300 px-2 py-1"/>
+                                        </label>
+                                        <label>"Per minute (may lower)"
+                                            <input name="rate_limit_per_minute" value=k.rate_limit_per_minute.to_string()
+                                                class="ml-1 w-24 rounded border border-slate-300 px-2 py-1"/>
+                                        </label>
+                                        <input name="reason" placeholder="Reason" required class="rounded border border-slate-300 px-2 py-1"/>
+                                        <button type="submit" class="rounded bg-indigo-700 px-3 py-1 font-semibold text-white">"Approve"</button>
+                                    </form>
+                                    <form method="post" action=reject class="mt-2 flex gap-2 text-sm">
+                                        <input type="hidden" name="csrf" value=csrf/>
+                                        <input name="reason" placeholder="Why not" required class="rounded border border-slate-300 px-2 py-1"/>
+                                        <button type="submit" class="rounded border border-slate-300 px-3 py-1">"Reject"</button>
+                                    </form>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </section>
+            })}
         </Frame>
     }
 }
@@ -342,6 +378,21 @@ pub struct ClientDetail {
     pub confidential: bool,
     /// While a replaced secret still works: until when, and its last use (time, address).
     pub previous_secret: Option<PreviousSecretLine>,
+    /// The client's API keys; `None` when the admin may not manage keys (`admin:keys`).
+    pub keys: Option<Vec<KeyLine>>,
+}
+
+/// An API key as the admin pages show it (never the key: only its visible prefix).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyLine {
+    pub key_id: String,
+    pub client_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub status: String,
+    pub scopes: String,
+    pub rate_limit_per_minute: u32,
+    pub last_used: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -390,12 +441,15 @@ pub fn AdminClientPage(
     new_secret: Option<String>,
 ) -> impl IntoView {
     let action = format!("/admin/clients/{}/secret", client.client_id);
+    let create_key = format!("/admin/clients/{}/keys", client.client_id);
     let confidential = client.confidential;
+    let keys = client.keys.clone();
+    let key_csrf = csrf.clone();
     view! {
         <Frame title=client.name.clone() signed_in_as=Some(email) csrf=csrf.clone()>
             {new_secret.map(|secret| view! {
                 <div class="mt-4 rounded border border-green-300 bg-green-50 p-4" role="status">
-                    <p class="font-semibold">"New client secret: copy it now, it is shown only once."</p>
+                    <p class="font-semibold">"New secret: copy it now, it is shown only once."</p>
                     <code class="mt-2 block break-all" data-testid="new-secret">{secret}</code>
                 </div>
             })}
@@ -432,7 +486,84 @@ pub fn AdminClientPage(
                     </button>
                 </form>
             })}
+            {keys.map(|keys| view! {
+                <section class="mt-8">
+                    <h2 class="font-semibold">"API keys"</h2>
+                    <KeyTable keys csrf=key_csrf.clone()/>
+                    <form method="post" action=create_key class="mt-4 flex flex-wrap items-end gap-2 text-sm">
+                        <input type="hidden" name="csrf" value=key_csrf/>
+                        <input name="name" placeholder="Name" required class="rounded border border-slate-300 px-2 py-1"/>
+                        <input name="scopes" placeholder="Scopes" required class="rounded border border-slate-300 px-2 py-1"/>
+                        <input name="rate_limit_per_minute" placeholder="Per minute" required inputmode="numeric"
+                            class="w-28 rounded border border-slate-300 px-2 py-1"/>
+                        <input name="burst" placeholder="Burst" inputmode="numeric" class="w-20 rounded border border-slate-300 px-2 py-1"/>
+                        <input name="allowed_ips" placeholder="Allowed CIDRs" class="rounded border border-slate-300 px-2 py-1"/>
+                        <input name="expires_in_days" placeholder="Expires in days" inputmode="numeric"
+                            class="w-32 rounded border border-slate-300 px-2 py-1"/>
+                        <button type="submit" class="rounded bg-indigo-700 px-3 py-1 font-semibold text-white">"Create key"</button>
+                    </form>
+                </section>
+            })}
         </Frame>
+    }
+}
+
+/// A client's keys with the actions each status allows.
+#[component]
+fn KeyTable(keys: Vec<KeyLine>, csrf: String) -> impl IntoView {
+    view! {
+        <table class="mt-2 w-full text-left text-sm" data-testid="keys">
+            <thead>
+                <tr class="border-b border-slate-300">
+                    <th class="py-1">"Name"</th><th>"Key"</th><th>"Status"</th><th>"Scopes"</th>
+                    <th>"Per minute"</th><th>"Last used"</th><th></th>
+                </tr>
+            </thead>
+            <tbody>
+                {keys.into_iter().map(|k| {
+                    let status_action = format!("/admin/keys/{}/status", k.key_id);
+                    let rotate_action = format!("/admin/keys/{}/rotate", k.key_id);
+                    let (active, disabled) = (k.status == "active", k.status == "disabled");
+                    let csrf = csrf.clone();
+                    view! {
+                        <tr class="border-b border-slate-200 align-top">
+                            <td class="py-1">{k.name}</td>
+                            <td><code>{format!("{}…", k.prefix)}</code></td>
+                            <td>{k.status.clone()}</td>
+                            <td>{k.scopes}</td>
+                            <td>{k.rate_limit_per_minute}</td>
+                            <td>{k.last_used}</td>
+                            <td class="space-x-2 whitespace-nowrap">
+                                {(active || disabled).then(|| {
+                                    let to = if active { "disabled" } else { "active" };
+                                    let label = if active { "Disable" } else { "Enable" };
+                                    view! {
+                                        <form method="post" action=status_action.clone() class="inline">
+                                            <input type="hidden" name="csrf" value=csrf.clone()/>
+                                            <input type="hidden" name="to" value=to/>
+                                            <button type="submit" class="underline">{label}</button>
+                                        </form>
+                                        <form method="post" action=status_action.clone() class="inline">
+                                            <input type="hidden" name="csrf" value=csrf.clone()/>
+                                            <input type="hidden" name="to" value="revoked"/>
+                                            <button type="submit" class="text-red-700 underline">"Revoke"</button>
+                                        </form>
+                                    }
+                                })}
+                                {active.then(|| view! {
+                                    <form method="post" action=rotate_action class="inline">
+                                        <input type="hidden" name="csrf" value=csrf.clone()/>
+                                        <input name="overlap_hours" placeholder="overlap h" inputmode="numeric"
+                                            class="w-20 rounded border border-slate-300 px-1"/>
+                                        <button type="submit" class="underline">"Rotate"</button>
+                                    </form>
+                                })}
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::admin::{
     AdminAnalyticsPage, AdminAuditPage, AdminClientPage, AdminClientsPage, AdminDashboardPage,
     AdminLoginPage, AdminRevokePage, AuditFilterForm, AuditLine, ClientDetail, ClientLine,
-    DayCounts, PendingClientLine, RevocationCounts,
+    DayCounts, KeyLine, PendingClientLine, RevocationCounts,
 };
 
 /// Id of the `<script type="application/json">` that carries the page's props to the browser.
@@ -51,6 +51,7 @@ pub enum Page {
         email: String,
         csrf: String,
         pending: Vec<PendingClientLine>,
+        pending_keys: Vec<KeyLine>,
         tokens_today: Vec<(String, u64)>,
     },
     AdminAudit {
@@ -103,9 +104,10 @@ impl Page {
             }
             Page::Message { title, message } => view! { <MessagePage title message/> }.into_any(),
             Page::AdminLogin { csrf, error } => view! { <AdminLoginPage csrf error/> }.into_any(),
-            Page::AdminDashboard { email, csrf, pending, tokens_today } => {
-                view! { <AdminDashboardPage email csrf pending tokens_today/> }.into_any()
+            Page::AdminDashboard { email, csrf, pending, pending_keys, tokens_today } => view! {
+                <AdminDashboardPage email csrf pending pending_keys tokens_today/>
             }
+            .into_any(),
             Page::AdminAudit { email, csrf, filter, entries } => {
                 view! { <AdminAuditPage email csrf filter entries/> }.into_any()
             }

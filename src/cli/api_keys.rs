@@ -35,6 +35,23 @@ pub enum ApiKeyCommand {
     Enable {
         key_id: String,
     },
+    /// Activate a pending key, optionally with fewer scopes or a lower limit (never more).
+    Approve {
+        key_id: String,
+        #[arg(long)]
+        scopes: Option<String>,
+        #[arg(long)]
+        rate_limit_per_minute: Option<u32>,
+        /// Why, for the audit log.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Refuse a pending key (it is revoked), with a reason the partner can read.
+    Reject {
+        key_id: String,
+        #[arg(long)]
+        reason: String,
+    },
     /// Revoke a key for good.
     Revoke {
         key_id: String,
@@ -83,6 +100,9 @@ pub struct CreateArgs {
     /// Days until the key expires (default: never).
     #[arg(long, allow_negative_numbers = true)]
     expires_in_days: Option<i64>,
+    /// Issue the key as awaiting an admin's approval instead of active.
+    #[arg(long)]
+    pending: bool,
     #[arg(long)]
     json: bool,
 }
@@ -98,8 +118,8 @@ pub async fn run(command: ApiKeyCommand, operator: &Operator) -> anyhow::Result<
                 allowed_ips: parse_networks(args.allowed_ips.as_deref().unwrap_or_default())?,
                 expires_in_days: args.expires_in_days,
             };
-            let created =
-                operator.create_api_key(&args.client_id, request, ApiKeyStatus::Active).await?;
+            let status = if args.pending { ApiKeyStatus::Pending } else { ApiKeyStatus::Active };
+            let created = operator.create_api_key(&args.client_id, request, status).await?;
             print_created(&created, args.json)?;
         }
         ApiKeyCommand::List { client_id, json } => {
@@ -130,6 +150,20 @@ pub async fn run(command: ApiKeyCommand, operator: &Operator) -> anyhow::Result<
         ApiKeyCommand::Enable { key_id } => {
             operator.set_api_key_status(&key_id, ApiKeyStatus::Active).await?;
             println!("API key {key_id} enabled");
+        }
+        ApiKeyCommand::Approve { key_id, scopes, rate_limit_per_minute, reason } => {
+            let scopes = scopes.as_deref().map(ScopeSet::parse_list).transpose()?;
+            let key =
+                operator.approve_api_key(&key_id, scopes, rate_limit_per_minute, &reason).await?;
+            println!(
+                "API key {key_id} approved: {} at {} per minute",
+                key.scopes.to_wire(),
+                key.rate_limit_per_minute
+            );
+        }
+        ApiKeyCommand::Reject { key_id, reason } => {
+            operator.reject_api_key(&key_id, &reason).await?;
+            println!("API key {key_id} rejected");
         }
         ApiKeyCommand::Revoke { key_id } => {
             operator.set_api_key_status(&key_id, ApiKeyStatus::Revoked).await?;

@@ -35,6 +35,21 @@ pub enum ClientCommand {
     Delete {
         client_id: String,
     },
+    /// Activate a pending client, optionally with fewer scopes than it asked for.
+    Approve {
+        client_id: String,
+        #[arg(long)]
+        scopes: Option<String>,
+        /// Why, for the audit log.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Refuse a pending client (it stays disabled), with a reason the partner can read.
+    Reject {
+        client_id: String,
+        #[arg(long)]
+        reason: String,
+    },
     /// Issue a new secret, shown once. The old one stops working at once unless
     /// --overlap-hours keeps it valid that long (1-720) while partners switch over.
     RotateSecret {
@@ -182,6 +197,15 @@ pub async fn run(command: ClientCommand, operator: &Operator) -> anyhow::Result<
         ClientCommand::Enable { client_id } => {
             operator.set_client_status(&client_id, ClientStatus::Active).await?;
             println!("client {client_id} enabled");
+        }
+        ClientCommand::Approve { client_id, scopes, reason } => {
+            let scopes = scopes.as_deref().map(ScopeSet::parse_list).transpose()?;
+            let client = operator.approve_client(&client_id, scopes, &reason).await?;
+            println!("client {client_id} approved with {}", client.allowed_scopes.to_wire());
+        }
+        ClientCommand::Reject { client_id, reason } => {
+            operator.reject_client(&client_id, &reason).await?;
+            println!("client {client_id} rejected");
         }
         ClientCommand::Delete { client_id } => {
             operator.delete_client(&client_id).await?;

@@ -8,18 +8,20 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_app::admin::{
-    AuditFilterForm, AuditLine, ClientDetail, ClientLine, DayCounts, PendingClientLine,
+    AuditFilterForm, AuditLine, ClientDetail, ClientLine, DayCounts, KeyLine, PendingClientLine,
     PreviousSecretLine, RevocationCounts,
 };
 use portcullis_app::pages::Page;
 use portcullis_core::admin::{Admin, AdminPermission};
 use portcullis_core::api_key::{day_of, format_day, parse_day};
+use portcullis_core::api_key::{ApiKey, ApiKeyRequest, ApiKeyStatus};
 use portcullis_core::audit::AuditEntry;
+use portcullis_core::cidr::parse_networks;
 use portcullis_core::client::{Client, ClientStatus, ClientType};
 use portcullis_core::scope::ScopeSet;
 use portcullis_core::secret::{hashes_equal, random_id};
 use portcullis_core::store::{
-    AdminStore, AuditFilter, AuditStore, ClientStore, TokenSelection, UserStore,
+    AdminStore, ApiKeyStore, AuditFilter, AuditStore, ClientStore, TokenSelection, UserStore,
 };
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
@@ -225,7 +227,22 @@ pub async fn dashboard(State(state): State<AppState>, session: Session) -> Respo
         .collect();
     let midnight = unix_now() - unix_now().rem_euclid(86_400);
     let tokens_today = state.store.tokens_issued_since(midnight).await.unwrap_or_default();
-    page("Admin", Page::AdminDashboard { email: admin.email, csrf, pending, tokens_today })
+    let pending_keys = if admin.may(AdminPermission::Keys) {
+        match state.store.list_api_keys(None).await {
+            Ok(keys) => {
+                keys.iter().filter(|k| k.status == ApiKeyStatus::Pending).map(key_line).collect()
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "key list failed");
+                return unavailable();
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let data =
+        Page::AdminDashboard { email: admin.email, csrf, pending, pending_keys, tokens_today };
+    page("Admin", data)
 }
 
 /// `POST /admin/clients/{id}/approve`: `scopes` may narrow the request, `reason` is required.
@@ -595,6 +612,36 @@ pub async fn clients_page(State(state): State<AppState>, session: Session) -> Re
     page("Clients", Page::AdminClients { email: admin.email, csrf, clients })
 }
 
+fn key_line(key: &ApiKey) -> KeyLine {
+    KeyLine {
+        key_id: key.id.clone(),
+        client_id: key.client_id.to_string(),
+        name: key.name.clone(),
+        prefix: key.key_prefix.clone(),
+        status: key.status.to_string(),
+        scopes: key.scopes.to_wire(),
+        rate_limit_per_minute: key.rate_limit_per_minute,
+        last_used: key.last_used_at.map_or_else(|| "never".to_owned(), utc),
+    }
+}
+
+/// The client page's data: its keys only for admins who may manage keys.
+async fn client_page_data(
+    state: &AppState,
+    admin: &Admin,
+    client: &Client,
+) -> Result<ClientDetail, Response> {
+    let mut detail = client_detail(client);
+    if admin.may(AdminPermission::Keys) {
+        let keys = state.store.list_api_keys(Some(&client.id)).await.map_err(|err| {
+            tracing::error!(error = %err, "key list failed");
+            unavailable()
+        })?;
+        detail.keys = Some(keys.iter().map(key_line).collect());
+    }
+    Ok(detail)
+}
+
 fn client_detail(client: &Client) -> ClientDetail {
     let grants: Vec<&str> = client.grant_types.iter().map(|g| g.as_str()).collect();
     ClientDetail {
@@ -618,6 +665,7 @@ fn client_detail(client: &Client) -> ClientDetail {
                 last_used: p.last_used_at.map_or_else(|| "never".to_owned(), utc),
                 last_used_ip: p.last_used_ip.clone().unwrap_or_default(),
             }),
+        keys: None,
     }
 }
 
@@ -637,12 +685,11 @@ pub async fn client_page(
         Ok(client) => client,
         Err(err) => return service_outcome(Err(err)),
     };
-    let data = Page::AdminClient {
-        email: admin.email,
-        csrf,
-        client: client_detail(&client),
-        new_secret: None,
+    let detail = match client_page_data(&state, &admin, &client).await {
+        Ok(detail) => detail,
+        Err(response) => return response,
     };
+    let data = Page::AdminClient { email: admin.email, csrf, client: detail, new_secret: None };
     page("Client", data)
 }
 
@@ -686,14 +733,7 @@ pub async fn regenerate_secret(
         Ok(client) => client,
         Err(err) => return service_outcome(Err(err)),
     };
-    let Some(csrf) = csrf_token(&session).await else { return unavailable() };
-    let data = Page::AdminClient {
-        email: admin.email,
-        csrf,
-        client: client_detail(&client),
-        new_secret: Some(secret.expose().to_owned()),
-    };
-    page("Client", data)
+    show_secret_once(&state, &session, &admin, &client, secret.expose()).await
 }
 
 /// The longest period the analytics pages cover at once.
@@ -818,4 +858,231 @@ pub async fn analytics_csv(
         }
     }
     download(csv, "text/csv; charset=utf-8", "tokens-per-day.csv")
+}
+
+/// The client page with a just-issued secret or key on it, shown this once.
+async fn show_secret_once(
+    state: &AppState,
+    session: &Session,
+    admin: &Admin,
+    client: &Client,
+    secret: &str,
+) -> Response {
+    let detail = match client_page_data(state, admin, client).await {
+        Ok(detail) => detail,
+        Err(response) => return response,
+    };
+    let Some(csrf) = csrf_token(session).await else { return unavailable() };
+    let data = Page::AdminClient {
+        email: admin.email.clone(),
+        csrf,
+        client: detail,
+        new_secret: Some(secret.to_owned()),
+    };
+    page("Client", data)
+}
+
+/// A form field parsed as a number, empty meaning absent; the error is the 400 page.
+fn number<T: std::str::FromStr>(form: &Form, name: &str) -> Result<Option<T>, Response> {
+    match form.get(name).map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(|_| {
+            message(StatusCode::BAD_REQUEST, "Not done", &format!("{name} must be a whole number."))
+        }),
+    }
+}
+
+/// The key's client, for redirects back to its page.
+async fn key_client(state: &AppState, key_id: &str) -> Result<ApiKey, Response> {
+    state.operator().api_key(key_id).await.map_err(|err| service_outcome(Err(err)))
+}
+
+/// `POST /admin/clients/{id}/keys` (`admin:keys`): issues an active key, shown once.
+pub async fn create_key(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match checked_form(&session, &headers, &body).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let admin = match require(&state, &session, Some(AdminPermission::Keys)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let (limit, burst, expires) = match (
+        number::<i64>(&form, "rate_limit_per_minute"),
+        number::<i64>(&form, "burst"),
+        number::<i64>(&form, "expires_in_days"),
+    ) {
+        (Ok(Some(limit)), Ok(burst), Ok(expires)) => (limit, burst, expires),
+        (Ok(None), _, _) => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                "Not done",
+                "A key needs a rate limit per minute.",
+            )
+        }
+        (Err(response), _, _) | (_, Err(response), _) | (_, _, Err(response)) => return response,
+    };
+    let scopes = match ScopeSet::parse_list(form.get("scopes").unwrap_or_default()) {
+        Ok(scopes) => scopes,
+        Err(err) => return message(StatusCode::BAD_REQUEST, "Invalid scopes", &err.to_string()),
+    };
+    let allowed_ips = match parse_networks(form.get("allowed_ips").unwrap_or_default()) {
+        Ok(networks) => networks,
+        Err(err) => return message(StatusCode::BAD_REQUEST, "Invalid addresses", &err.to_string()),
+    };
+    let request = ApiKeyRequest {
+        name: form.get("name").unwrap_or_default().to_owned(),
+        scopes,
+        rate_limit_per_minute: limit,
+        burst,
+        allowed_ips,
+        expires_in_days: expires,
+    };
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    let created = match operator.create_api_key(&client_id, request, ApiKeyStatus::Active).await {
+        Ok(created) => created,
+        Err(err) => return service_outcome(Err(err)),
+    };
+    let client = match operator.client(&client_id).await {
+        Ok(client) => client,
+        Err(err) => return service_outcome(Err(err)),
+    };
+    show_secret_once(&state, &session, &admin, &client, created.secret.expose()).await
+}
+
+/// `POST /admin/keys/{id}/status` (`admin:keys`): `to` is active, disabled or revoked.
+pub async fn set_key_status(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    Path(key_id): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match checked_form(&session, &headers, &body).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let admin = match require(&state, &session, Some(AdminPermission::Keys)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let status = match form.get("to") {
+        Some("active") => ApiKeyStatus::Active,
+        Some("disabled") => ApiKeyStatus::Disabled,
+        Some("revoked") => ApiKeyStatus::Revoked,
+        _ => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                "Not done",
+                "Choose active, disabled or revoked.",
+            )
+        }
+    };
+    let key = match key_client(&state, &key_id).await {
+        Ok(key) => key,
+        Err(response) => return response,
+    };
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    match operator.set_api_key_status(&key_id, status).await {
+        Ok(_) => see_other(&format!("/admin/clients/{}", key.client_id)),
+        Err(err) => service_outcome(Err(err)),
+    }
+}
+
+/// `POST /admin/keys/{id}/rotate` (`admin:keys`): a successor, shown once.
+pub async fn rotate_key(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    Path(key_id): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match checked_form(&session, &headers, &body).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let admin = match require(&state, &session, Some(AdminPermission::Keys)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let overlap = match number::<u32>(&form, "overlap_hours") {
+        Ok(overlap) => overlap,
+        Err(response) => return response,
+    };
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    let created = match operator.rotate_api_key(&key_id, overlap).await {
+        Ok(created) => created,
+        Err(err) => return service_outcome(Err(err)),
+    };
+    let client = match operator.client(created.key.client_id.as_str()).await {
+        Ok(client) => client,
+        Err(err) => return service_outcome(Err(err)),
+    };
+    show_secret_once(&state, &session, &admin, &client, created.secret.expose()).await
+}
+
+/// `POST /admin/keys/{id}/approve` (`admin:keys`): may narrow scopes and lower the limit.
+pub async fn approve_key(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    Path(key_id): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match checked_form(&session, &headers, &body).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let admin = match require(&state, &session, Some(AdminPermission::Keys)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let limit = match number::<u32>(&form, "rate_limit_per_minute") {
+        Ok(limit) => limit,
+        Err(response) => return response,
+    };
+    let scopes = match form
+        .get("scopes")
+        .filter(|s| !s.trim().is_empty())
+        .map(ScopeSet::parse_list)
+        .transpose()
+    {
+        Ok(scopes) => scopes,
+        Err(err) => return message(StatusCode::BAD_REQUEST, "Invalid scopes", &err.to_string()),
+    };
+    let reason = form.get("reason").unwrap_or_default();
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    service_outcome(operator.approve_api_key(&key_id, scopes, limit, reason).await.map(|_| ()))
+}
+
+/// `POST /admin/keys/{id}/reject` (`admin:keys`).
+pub async fn reject_key(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    Path(key_id): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match checked_form(&session, &headers, &body).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let admin = match require(&state, &session, Some(AdminPermission::Keys)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let reason = form.get("reason").unwrap_or_default();
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    service_outcome(operator.reject_api_key(&key_id, reason).await.map(|_| ()))
 }

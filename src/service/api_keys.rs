@@ -2,6 +2,7 @@
 //! admin and developer portals will call the same functions.
 
 use portcullis_core::api_key::{ApiKey, ApiKeyRequest, ApiKeyStatus};
+use portcullis_core::scope::ScopeSet;
 use portcullis_core::secret::{random_id, Secret, SecretKind};
 use portcullis_core::store::{ApiKeyStore, DailyKeyUsage};
 
@@ -152,5 +153,82 @@ impl Operator {
         }
         let key = self.api_key(id).await?;
         Ok(self.store.key_usage(&key.id, from_day, to_day).await?)
+    }
+}
+
+impl Operator {
+    /// Activates a pending key, optionally with fewer scopes or a lower limit than requested
+    /// (never more), with a reason for the audit log.
+    pub async fn approve_api_key(
+        &self,
+        id: &str,
+        narrowed_scopes: Option<ScopeSet>,
+        lower_limit: Option<u32>,
+        reason: &str,
+    ) -> ServiceResult<ApiKey> {
+        let key = self.api_key(id).await?;
+        if key.status != ApiKeyStatus::Pending {
+            return Err(ServiceError::Invalid(format!("API key {id} is not awaiting approval")));
+        }
+        if reason.trim().is_empty() {
+            return Err(ServiceError::Invalid(
+                "an approval needs a reason, for the audit log".into(),
+            ));
+        }
+        let scopes = match narrowed_scopes {
+            None => key.scopes.clone(),
+            Some(requested) => {
+                // Expanded the way the key's own scopes were, then compared.
+                let expanded = self.registry().await?.expand(&requested);
+                if expanded.is_empty() || !expanded.is_subset(&key.scopes) {
+                    return Err(ServiceError::Invalid(format!(
+                        "approval may narrow the key's scopes ({}), never widen them",
+                        key.scopes.to_wire()
+                    )));
+                }
+                expanded
+            }
+        };
+        let limit = match lower_limit {
+            None => key.rate_limit_per_minute,
+            Some(limit) if limit >= 1 && limit <= key.rate_limit_per_minute => limit,
+            Some(limit) => {
+                return Err(ServiceError::Invalid(format!(
+                "approval may lower the rate limit ({} per minute), never raise it: got {limit}",
+                key.rate_limit_per_minute
+            )))
+            }
+        };
+        let burst = key.burst.map(|b| b.min(limit));
+        if !self.store.approve_api_key(id, &scopes, limit, burst, unix_now()).await? {
+            return Err(ServiceError::Invalid(format!(
+                "API key {id} changed meanwhile; look again"
+            )));
+        }
+        let details = json!({
+            "requested_scopes": key.scopes.to_wire(),
+            "granted_scopes": scopes.to_wire(),
+            "requested_limit": key.rate_limit_per_minute,
+            "granted_limit": limit,
+            "reason": reason,
+        });
+        self.audit("api_key.approve", format!("api_key:{id}"), details).await?;
+        self.api_key(id).await
+    }
+
+    /// Rejects a pending key: it is revoked (final), with the reason in the audit log.
+    pub async fn reject_api_key(&self, id: &str, reason: &str) -> ServiceResult<ApiKey> {
+        let key = self.api_key(id).await?;
+        if key.status != ApiKeyStatus::Pending {
+            return Err(ServiceError::Invalid(format!("API key {id} is not awaiting approval")));
+        }
+        if reason.trim().is_empty() {
+            return Err(ServiceError::Invalid(
+                "a rejection needs a reason the partner can read".into(),
+            ));
+        }
+        self.store.set_api_key_status(id, ApiKeyStatus::Revoked, unix_now()).await?;
+        self.audit("api_key.reject", format!("api_key:{id}"), json!({ "reason": reason })).await?;
+        self.api_key(id).await
     }
 }

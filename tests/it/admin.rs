@@ -550,3 +550,115 @@ async fn the_audit_page_filters_and_exports_csv_and_json_lines() {
         .all(|l| l["hash"].as_str().unwrap().len() == 64 && l["actor"] == "server"));
     assert_eq!(lines[1]["details"]["name"], "First, \"quoted\"");
 }
+
+#[tokio::test]
+async fn api_keys_are_approved_issued_and_managed_only_with_admin_keys() {
+    let server = TestServer::start().await;
+    server.insurance_scopes().await;
+    admin(
+        &server,
+        "root@example.com",
+        &[AdminPermission::Clients, AdminPermission::Keys, AdminPermission::Audit],
+    )
+    .await;
+    admin(&server, "clients@example.com", &[AdminPermission::Clients]).await;
+    let client = server.service_client("quote:write claim:read").await;
+    let request = portcullis_core::api_key::ApiKeyRequest {
+        name: "Broker feed".into(),
+        scopes: ScopeSet::parse_list("quote:write claim:read").unwrap(),
+        rate_limit_per_minute: 600,
+        burst: Some(50),
+        allowed_ips: vec![],
+        expires_in_days: None,
+    };
+    let pending = server
+        .operator
+        .create_api_key(&client.id, request, portcullis_core::api_key::ApiKeyStatus::Pending)
+        .await
+        .unwrap();
+    let key_id = pending.key.id.clone();
+
+    // The queue shows the key; approval lowers the limit and narrows the scopes.
+    let mut root = signed_in(&server, "root@example.com").await;
+    let dashboard = root.get(&server, "/admin").await;
+    assert!(dashboard.text().contains("Broker feed"));
+    let csrf = csrf_of(&dashboard);
+    let too_high = [
+        ("csrf", csrf.as_str()),
+        ("scopes", "claim:read"),
+        ("rate_limit_per_minute", "6000"),
+        ("reason", "ok"),
+    ];
+    let path = format!("/admin/keys/{key_id}/approve");
+    assert_eq!(
+        root.post(&server, &path, &too_high).await.status,
+        StatusCode::BAD_REQUEST,
+        "never raised"
+    );
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("scopes", "claim:read"),
+        ("rate_limit_per_minute", "100"),
+        ("reason", "pilot"),
+    ];
+    assert_eq!(root.post(&server, &path, &form).await.location(), "/admin");
+    let key = server.operator.api_key(&key_id).await.unwrap();
+    assert_eq!(key.status, portcullis_core::api_key::ApiKeyStatus::Active);
+    assert_eq!(
+        (key.scopes.to_wire(), key.rate_limit_per_minute, key.burst),
+        ("claim:read".to_owned(), 100, Some(50))
+    );
+
+    // A key issued from the client page is shown once; disabling and revoking work there.
+    let page = root.get(&server, &format!("/admin/clients/{}", client.id)).await;
+    assert!(page.text().contains("Broker feed"), "the client's keys are listed");
+    let csrf = csrf_of(&page);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "Reports"),
+        ("scopes", "quote:read"),
+        ("rate_limit_per_minute", "60"),
+    ];
+    let created =
+        root.post(&server, &format!("/admin/clients/{}/keys", client.id), &form).await.text();
+    assert!(created.contains("pcak_"), "the new key, once");
+    let status_path = format!("/admin/keys/{key_id}/status");
+    let form = [("csrf", csrf.as_str()), ("to", "disabled")];
+    assert_eq!(
+        root.post(&server, &status_path, &form).await.location(),
+        format!("/admin/clients/{}", client.id)
+    );
+    let form = [("csrf", csrf.as_str()), ("to", "revoked")];
+    root.post(&server, &status_path, &form).await;
+    let form = [("csrf", csrf.as_str()), ("to", "active")];
+    assert_eq!(
+        root.post(&server, &status_path, &form).await.status,
+        StatusCode::BAD_REQUEST,
+        "revocation is final"
+    );
+    let audit = server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
+    for action in ["api_key.approve", "api_key.create", "api_key.status"] {
+        assert!(
+            audit.iter().any(|e| e.action == action && e.actor == "admin:root@example.com"),
+            "{action}"
+        );
+    }
+
+    // Without admin:keys: no key section, and the actions are refused on the server.
+    let mut other = signed_in(&server, "clients@example.com").await;
+    let page = other.get(&server, &format!("/admin/clients/{}", client.id)).await;
+    assert!(!page.text().contains("data-testid=\"keys\""));
+    let csrf = csrf_of(&page);
+    let form = [("csrf", csrf.as_str()), ("to", "disabled")];
+    assert_eq!(other.post(&server, &status_path, &form).await.status, StatusCode::FORBIDDEN);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "Sneaky"),
+        ("scopes", "quote:read"),
+        ("rate_limit_per_minute", "60"),
+    ];
+    assert_eq!(
+        other.post(&server, &format!("/admin/clients/{}/keys", client.id), &form).await.status,
+        StatusCode::FORBIDDEN
+    );
+}

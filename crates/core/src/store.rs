@@ -12,7 +12,7 @@ use crate::api_key::{ApiKey, ApiKeyStatus, VerifyOutcome};
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::client::{Client, ClientId, ClientPermission, ClientStatus, GrantType};
 use crate::keys::SigningAlgorithm;
-use crate::scope::{ScopeDefinition, ScopeName};
+use crate::scope::{ScopeDefinition, ScopeName, ScopeSet};
 use crate::user::{User, UserStatus};
 use crate::UnixTime;
 
@@ -54,7 +54,7 @@ pub trait ClientStore {
     fn set_client_scopes(
         &self,
         id: &ClientId,
-        scopes: &crate::scope::ScopeSet,
+        scopes: &ScopeSet,
         now: UnixTime,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Replaces the secret. With `previous_until` the old secret keeps working until then;
@@ -201,6 +201,16 @@ pub trait ChangeFeed {
 
 pub trait ApiKeyStore {
     fn insert_api_key(&self, key: &ApiKey) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Activates a pending key with the scopes and limits an admin approved (never more than
+    /// requested; the caller checks). False when the key is not pending.
+    fn approve_api_key(
+        &self,
+        id: &str,
+        scopes: &ScopeSet,
+        rate_limit_per_minute: u32,
+        burst: Option<u32>,
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     fn get_api_key(&self, id: &str) -> impl Future<Output = StoreResult<Option<ApiKey>>> + Send;
     /// Every key, or those of one client; oldest first.
     fn list_api_keys(

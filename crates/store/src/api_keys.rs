@@ -107,6 +107,36 @@ impl ApiKeyStore for SqlStore {
         rows.iter().map(key_from_row).collect()
     }
 
+    async fn approve_api_key(
+        &self,
+        id: &str,
+        scopes: &ScopeSet,
+        rate_limit_per_minute: u32,
+        burst: Option<u32>,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let changed = sqlx::query(
+            "UPDATE api_keys SET status = 'active', scopes = $1, rate_limit_per_minute = $2, \
+             burst = $3, updated_at = $4 WHERE id = $5 AND status = 'pending'",
+        )
+        .bind(scopes.to_wire())
+        .bind(i64::from(rate_limit_per_minute))
+        .bind(burst.map(i64::from))
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+            > 0;
+        if changed {
+            record_change(&mut tx, "api_key", id, now).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(changed)
+    }
+
     async fn set_api_key_status(
         &self,
         id: &str,
