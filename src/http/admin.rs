@@ -882,14 +882,16 @@ async fn show_secret_once(
     page("Client", data)
 }
 
-/// A form field parsed as a number, empty meaning absent; the error is the 400 page.
-fn number<T: std::str::FromStr>(form: &Form, name: &str) -> Result<Option<T>, Response> {
+/// A form field parsed as a number, empty meaning absent; the error says which field.
+fn number<T: std::str::FromStr>(form: &Form, name: &str) -> Result<Option<T>, String> {
     match form.get(name).map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(text) => text.parse().map(Some).map_err(|_| {
-            message(StatusCode::BAD_REQUEST, "Not done", &format!("{name} must be a whole number."))
-        }),
+        Some(text) => text.parse().map(Some).map_err(|_| format!("{name} must be a whole number.")),
     }
+}
+
+fn not_done(problem: &str) -> Response {
+    message(StatusCode::BAD_REQUEST, "Not done", problem)
 }
 
 /// The key's client, for redirects back to its page.
@@ -920,14 +922,10 @@ pub async fn create_key(
         number::<i64>(&form, "expires_in_days"),
     ) {
         (Ok(Some(limit)), Ok(burst), Ok(expires)) => (limit, burst, expires),
-        (Ok(None), _, _) => {
-            return message(
-                StatusCode::BAD_REQUEST,
-                "Not done",
-                "A key needs a rate limit per minute.",
-            )
+        (Ok(None), _, _) => return not_done("A key needs a rate limit per minute."),
+        (Err(problem), _, _) | (_, Err(problem), _) | (_, _, Err(problem)) => {
+            return not_done(&problem)
         }
-        (Err(response), _, _) | (_, Err(response), _) | (_, _, Err(response)) => return response,
     };
     let scopes = match ScopeSet::parse_list(form.get("scopes").unwrap_or_default()) {
         Ok(scopes) => scopes,
@@ -1016,7 +1014,7 @@ pub async fn rotate_key(
     };
     let overlap = match number::<u32>(&form, "overlap_hours") {
         Ok(overlap) => overlap,
-        Err(response) => return response,
+        Err(problem) => return not_done(&problem),
     };
     let operator = state.operator().acting_as(acting(&admin, &peer));
     let created = match operator.rotate_api_key(&key_id, overlap).await {
@@ -1049,7 +1047,7 @@ pub async fn approve_key(
     };
     let limit = match number::<u32>(&form, "rate_limit_per_minute") {
         Ok(limit) => limit,
-        Err(response) => return response,
+        Err(problem) => return not_done(&problem),
     };
     let scopes = match form
         .get("scopes")
