@@ -92,6 +92,7 @@ fn Frame(
                     <nav class="flex items-center gap-4 text-sm">
                         <a class="text-indigo-700 underline" href="/admin">"Dashboard"</a>
                         <a class="text-indigo-700 underline" href="/admin/clients">"Clients"</a>
+                        <a class="text-indigo-700 underline" href="/admin/users">"Users"</a>
                         <a class="text-indigo-700 underline" href="/admin/analytics">"Analytics"</a>
                         <a class="text-indigo-700 underline" href="/admin/revoke">"Revoke tokens"</a>
                         <a class="text-indigo-700 underline" href="/admin/audit">"Audit log"</a>
@@ -699,6 +700,97 @@ pub fn AdminAnalyticsPage(
                     }).collect_view()}
                 </tbody>
             </table>
+        </Frame>
+    }
+}
+
+/// An end user as the admin pages show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserLine {
+    pub username: String,
+    pub email: String,
+    pub name: String,
+    pub status: String,
+}
+
+/// A remembered consent on the admin's user page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserConsentLine {
+    pub client_id: String,
+    pub client_name: String,
+    pub scopes: String,
+    pub granted_at: String,
+}
+
+#[component]
+pub fn AdminUsersPage(email: String, csrf: String, users: Vec<UserLine>) -> impl IntoView {
+    view! {
+        <Frame title="Users".to_owned() signed_in_as=Some(email) csrf=csrf>
+            <table class="mt-6 w-full text-left text-sm" data-testid="users">
+                <thead>
+                    <tr class="border-b border-slate-300">
+                        <th class="py-2">"Username"</th><th>"Name"</th><th>"Email"</th><th>"Status"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {users.into_iter().map(|u| {
+                        let href = format!("/admin/users/{}", u.username);
+                        view! {
+                            <tr class="border-b border-slate-200">
+                                <td class="py-1"><a class="text-indigo-700 underline" href=href>{u.username}</a></td>
+                                <td>{u.name}</td><td>{u.email}</td><td>{u.status}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </Frame>
+    }
+}
+
+#[component]
+pub fn AdminUserPage(
+    email: String,
+    csrf: String,
+    user: UserLine,
+    consents: Vec<UserConsentLine>,
+    notice: Option<String>,
+) -> impl IntoView {
+    let base = format!("/admin/users/{}", user.username);
+    let active = user.status == "active";
+    let (to, label) = if active { ("disabled", "Disable") } else { ("active", "Enable") };
+    let empty = consents.is_empty();
+    view! {
+        <Frame title=user.username.clone() signed_in_as=Some(email) csrf=csrf.clone()>
+            {notice.map(|n| view! { <p class="mt-4 rounded bg-green-50 p-3 text-green-900" role="status">{n}</p> })}
+            <p class="mt-2 text-sm text-slate-600">{format!("{} · {} · {}", user.name, user.email, user.status)}</p>
+            <div class="mt-4 flex flex-wrap gap-4">
+                <form method="post" action=format!("{base}/status")>
+                    <input type="hidden" name="csrf" value=csrf.clone()/>
+                    <input type="hidden" name="to" value=to/>
+                    <button type="submit" class="rounded border border-slate-300 px-3 py-1 text-sm">{label}</button>
+                </form>
+                <form method="post" action=format!("{base}/password") class="flex gap-2">
+                    <input type="hidden" name="csrf" value=csrf.clone()/>
+                    <input name="password" type="password" autocomplete="new-password" placeholder="New password" required
+                        class="rounded border border-slate-300 px-2 py-1 text-sm"/>
+                    <button type="submit" class="rounded border border-slate-300 px-3 py-1 text-sm">"Reset password"</button>
+                </form>
+            </div>
+            <h2 class="mt-8 font-semibold">"Applications this user allowed"</h2>
+            {empty.then(|| view! { <p class="mt-2 text-sm text-slate-600">"None."</p> })}
+            <ul class="mt-2 space-y-2" data-testid="user-consents">
+                {consents.into_iter().map(|c| view! {
+                    <li class="flex items-center justify-between rounded border border-slate-200 bg-white p-3 text-sm">
+                        <span>{format!("{} ({}) since {}", c.client_name, c.scopes, c.granted_at)}</span>
+                        <form method="post" action=format!("{base}/consents/revoke")>
+                            <input type="hidden" name="csrf" value=csrf.clone()/>
+                            <input type="hidden" name="client_id" value=c.client_id/>
+                            <button type="submit" class="text-red-700 underline">"Revoke"</button>
+                        </form>
+                    </li>
+                }).collect_view()}
+            </ul>
         </Frame>
     }
 }

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::admin::{
     AdminAnalyticsPage, AdminAuditPage, AdminClientPage, AdminClientsPage, AdminDashboardPage,
-    AdminLoginPage, AdminRevokePage, AuditFilterForm, AuditLine, ClientDetail, ClientLine,
-    DayCounts, KeyLine, PendingClientLine, RevocationCounts,
+    AdminLoginPage, AdminRevokePage, AdminUserPage, AdminUsersPage, AuditFilterForm, AuditLine,
+    ClientDetail, ClientLine, DayCounts, KeyLine, PendingClientLine, RevocationCounts,
+    UserConsentLine, UserLine,
 };
 
 /// Id of the `<script type="application/json">` that carries the page's props to the browser.
@@ -80,6 +81,18 @@ pub enum Page {
         series: Vec<String>,
         days: Vec<DayCounts>,
     },
+    AdminUsers {
+        email: String,
+        csrf: String,
+        users: Vec<UserLine>,
+    },
+    AdminUser {
+        email: String,
+        csrf: String,
+        user: UserLine,
+        consents: Vec<UserConsentLine>,
+        notice: Option<String>,
+    },
     AdminRevoke {
         email: String,
         csrf: String,
@@ -121,6 +134,12 @@ impl Page {
                 <AdminAnalyticsPage email csrf from to client_id series days/>
             }
             .into_any(),
+            Page::AdminUsers { email, csrf, users } => {
+                view! { <AdminUsersPage email csrf users/> }.into_any()
+            }
+            Page::AdminUser { email, csrf, user, consents, notice } => {
+                view! { <AdminUserPage email csrf user consents notice/> }.into_any()
+            }
             Page::AdminRevoke { email, csrf, client_id, username, preview, revoked } => view! {
                 <AdminRevokePage email csrf client_id username preview revoked/>
             }

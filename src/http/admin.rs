@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_app::admin::{
     AuditFilterForm, AuditLine, ClientDetail, ClientLine, DayCounts, KeyLine, PendingClientLine,
-    PreviousSecretLine, RevocationCounts,
+    PreviousSecretLine, RevocationCounts, UserConsentLine, UserLine,
 };
 use portcullis_app::pages::Page;
 use portcullis_core::admin::{Admin, AdminPermission};
@@ -23,6 +23,7 @@ use portcullis_core::secret::{hashes_equal, random_id};
 use portcullis_core::store::{
     AdminStore, ApiKeyStore, AuditFilter, AuditStore, ClientStore, TokenSelection, UserStore,
 };
+use portcullis_core::user::{User, UserStatus};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
@@ -1083,4 +1084,168 @@ pub async fn reject_key(
     let reason = form.get("reason").unwrap_or_default();
     let operator = state.operator().acting_as(acting(&admin, &peer));
     service_outcome(operator.reject_api_key(&key_id, reason).await.map(|_| ()))
+}
+
+fn user_line(user: &User) -> UserLine {
+    UserLine {
+        username: user.username.clone(),
+        email: user.email.clone().unwrap_or_default(),
+        name: user.name.clone().unwrap_or_default(),
+        status: user.status.to_string(),
+    }
+}
+
+/// `GET /admin/users` (`admin:users`).
+pub async fn users_page(State(state): State<AppState>, session: Session) -> Response {
+    let admin = match require(&state, &session, Some(AdminPermission::Users)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let Some(csrf) = csrf_token(&session).await else { return unavailable() };
+    let users = match state.operator().users().await {
+        Ok(users) => users.iter().map(user_line).collect(),
+        Err(err) => return service_outcome(Err(err)),
+    };
+    page("Users", Page::AdminUsers { email: admin.email, csrf, users })
+}
+
+/// The user page, with a notice about what was just done.
+async fn user_page_with(
+    state: &AppState,
+    session: &Session,
+    admin: Admin,
+    username: &str,
+    notice: Option<String>,
+) -> Response {
+    let operator = state.operator();
+    let user = match operator.user(username).await {
+        Ok(user) => user,
+        Err(err) => return service_outcome(Err(err)),
+    };
+    let consents = match operator.consents_of(&user).await {
+        Ok(consents) => consents,
+        Err(err) => return service_outcome(Err(err)),
+    };
+    let consents = consents
+        .into_iter()
+        .map(|(client_id, scopes, at)| UserConsentLine {
+            client_name: state
+                .live
+                .client(&client_id)
+                .map_or_else(|| client_id.clone(), |c| c.name.clone()),
+            client_id,
+            scopes,
+            granted_at: utc(at),
+        })
+        .collect();
+    let Some(csrf) = csrf_token(session).await else { return unavailable() };
+    let data =
+        Page::AdminUser { email: admin.email, csrf, user: user_line(&user), consents, notice };
+    page("User", data)
+}
+
+/// `GET /admin/users/{username}` (`admin:users`): the user and their remembered consents.
+pub async fn user_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(username): Path<String>,
+) -> Response {
+    match require(&state, &session, Some(AdminPermission::Users)).await {
+        Ok(admin) => user_page_with(&state, &session, admin, &username, None).await,
+        Err(response) => response,
+    }
+}
+
+/// The checks every user action shares: CSRF, `admin:users`, and the operator acting for the
+/// admin.
+async fn user_action(
+    state: &AppState,
+    session: &Session,
+    peer: &PeerAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Form, Admin, crate::service::Operator), Response> {
+    let form = checked_form(session, headers, body).await?;
+    let admin = require(state, session, Some(AdminPermission::Users)).await?;
+    let operator = state.operator().acting_as(acting(&admin, peer));
+    Ok((form, admin, operator))
+}
+
+/// `POST /admin/users/{username}/status`: `to` is active or disabled.
+pub async fn set_user_status(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let (form, admin, operator) = match user_action(&state, &session, &peer, &headers, &body).await
+    {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let status = match form.get("to") {
+        Some("active") => UserStatus::Active,
+        Some("disabled") => UserStatus::Disabled,
+        _ => return not_done("Choose active or disabled."),
+    };
+    if let Err(err) = operator.set_user_status(&username, status).await {
+        return service_outcome(Err(err));
+    }
+    let notice = format!("{username} is now {status}.");
+    user_page_with(&state, &session, admin, &username, Some(notice)).await
+}
+
+/// `POST /admin/users/{username}/password`: a new password the admin hands over.
+pub async fn reset_user_password(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let (form, admin, operator) = match user_action(&state, &session, &peer, &headers, &body).await
+    {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let password = form.get("password").unwrap_or_default().to_owned();
+    if let Err(err) = operator.reset_password(&username, password).await {
+        return service_outcome(Err(err));
+    }
+    let notice = format!("The password of {username} was reset.");
+    user_page_with(&state, &session, admin, &username, Some(notice)).await
+}
+
+/// `POST /admin/users/{username}/consents/revoke`: withdraws the consent and revokes what it
+/// granted, as the user's own account page does.
+pub async fn revoke_user_consent(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let (form, admin, operator) = match user_action(&state, &session, &peer, &headers, &body).await
+    {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let user = match operator.user(&username).await {
+        Ok(user) => user,
+        Err(err) => return service_outcome(Err(err)),
+    };
+    let client_id = form.get("client_id").unwrap_or_default();
+    let jtis = match operator.withdraw_consent(&user, client_id).await {
+        Ok(jtis) => jtis,
+        Err(err) => return service_outcome(Err(err)),
+    };
+    for jti in &jtis {
+        state.introspection.invalidate(jti);
+    }
+    let notice = format!("Consent withdrawn; {} access tokens revoked.", jtis.len());
+    user_page_with(&state, &session, admin, &username, Some(notice)).await
 }

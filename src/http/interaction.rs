@@ -26,7 +26,7 @@ use super::form::{Form, FormBody};
 use super::{AppState, PeerAddr};
 use crate::clock::unix_now;
 use crate::login_throttle::LoginThrottle;
-use crate::service::verify_off_executor;
+use crate::service::{verify_off_executor, Acting};
 
 /// Version of the consent text; recorded with every decision.
 pub const CONSENT_VERSION: &str = "consent-2026-12";
@@ -433,6 +433,7 @@ pub async fn consent_page(State(state): State<AppState>, session: Session) -> Re
 pub async fn consent_submit(
     State(state): State<AppState>,
     session: Session,
+    peer: PeerAddr,
     headers: HeaderMap,
     FormBody(body): FormBody,
 ) -> Response {
@@ -494,6 +495,20 @@ pub async fn consent_submit(
         tracing::error!(error = %err, "could not record a consent decision");
         return unavailable();
     }
+    let operator = state.operator().acting_as(Acting {
+        actor: format!("user:{}", user.username),
+        source_ip: Some(peer.to_string()),
+    });
+    let action = if allowed { "consent.allow" } else { "consent.deny" };
+    let details = serde_json::json!({
+        "client_id": client.id,
+        "scopes": pending.scopes,
+        "consent_version": CONSENT_VERSION,
+    });
+    if let Err(err) = operator.audit(action, format!("user:{}", user.username), details).await {
+        tracing::error!(error = %err, "could not audit a consent decision");
+        return unavailable();
+    }
     tracing::info!(client_id = %client.id, allowed, "consent decision");
     if !allowed {
         let _ = session.remove::<Pending>(SESSION_PENDING).await;
@@ -536,6 +551,7 @@ pub async fn account_page(State(state): State<AppState>, session: Session) -> Re
 pub async fn revoke_consent(
     State(state): State<AppState>,
     session: Session,
+    peer: PeerAddr,
     headers: HeaderMap,
     FormBody(body): FormBody,
 ) -> Response {
@@ -549,13 +565,13 @@ pub async fn revoke_consent(
         Err(response) => return response,
     };
     // Withdrawing consent also ends what it granted: every refresh and access token the client
-    // holds for this user (SECURITY.md D-10, H-26). Failing either step fails the request.
+    // holds for this user (SECURITY.md D-10, H-26). Failing any step fails the request.
     let client_id = form.get("client_id").unwrap_or_default();
-    if let Err(err) = state.store.forget_consent(&user.id, client_id).await {
-        tracing::error!(error = %err, "could not revoke a consent");
-        return unavailable();
-    }
-    match state.store.revoke_user_grants(&user.id, client_id, unix_now()).await {
+    let operator = state.operator().acting_as(Acting {
+        actor: format!("user:{}", user.username),
+        source_ip: Some(peer.to_string()),
+    });
+    match operator.withdraw_consent(&user, client_id).await {
         Ok(jtis) => {
             for jti in &jtis {
                 state.introspection.invalidate(jti);
@@ -563,7 +579,7 @@ pub async fn revoke_consent(
             tracing::info!(client_id, revoked = jtis.len(), "consent withdrawn");
         }
         Err(err) => {
-            tracing::error!(error = %err, "could not revoke the tokens of a withdrawn consent");
+            tracing::error!(error = %err, "could not withdraw a consent");
             return unavailable();
         }
     }

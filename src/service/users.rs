@@ -3,7 +3,7 @@
 
 use portcullis_core::password::{hash_password, verify_password};
 use portcullis_core::secret::random_id;
-use portcullis_core::store::UserStore;
+use portcullis_core::store::{ConsentStore, GrantStore, UserStore};
 use portcullis_core::user::{valid_username, User, UserStatus};
 
 use super::{Operator, ServiceError, ServiceResult};
@@ -85,5 +85,28 @@ impl Operator {
         self.audit("user.password.reset", format!("user:{username}"), serde_json::json!({}))
             .await?;
         Ok(())
+    }
+}
+
+impl Operator {
+    /// Withdraws a user's consent to a client and revokes every grant it gave (refresh and
+    /// access tokens, SECURITY.md D-10); returns the revoked access tokens' jtis for the
+    /// caller's caches. Used by the user's own account page and by admins. Audited.
+    pub async fn withdraw_consent(
+        &self,
+        user: &User,
+        client_id: &str,
+    ) -> ServiceResult<Vec<String>> {
+        self.store.forget_consent(&user.id, client_id).await?;
+        let jtis = self.store.revoke_user_grants(&user.id, client_id, unix_now()).await?;
+        let details =
+            serde_json::json!({ "client_id": client_id, "revoked_access_tokens": jtis.len() });
+        self.audit("consent.withdraw", format!("user:{}", user.username), details).await?;
+        Ok(jtis)
+    }
+
+    /// A user's remembered consents: (client id, scopes, granted at).
+    pub async fn consents_of(&self, user: &User) -> ServiceResult<Vec<(String, String, i64)>> {
+        Ok(self.store.list_consents(&user.id).await?)
     }
 }

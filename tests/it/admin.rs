@@ -662,3 +662,70 @@ async fn api_keys_are_approved_issued_and_managed_only_with_admin_keys() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn users_are_listed_disabled_reset_and_their_consents_revoked() {
+    let flow = Flow::start().await;
+    admin(&flow.server, "root@example.com", &[AdminPermission::Users, AdminPermission::Audit])
+        .await;
+    admin(&flow.server, "clients@example.com", &[AdminPermission::Clients]).await;
+    let mut alice = Browser::default();
+    let code = flow.code(&mut alice, &[]).await;
+    let tokens = flow.exchange(&code, crate::browser::VERIFIER).await.json();
+
+    let mut root = signed_in(&flow.server, "root@example.com").await;
+    assert!(root.get(&flow.server, "/admin/users").await.text().contains("alice"));
+    let page = root.get(&flow.server, "/admin/users/alice").await;
+    assert!(page.text().contains("confidential app (email openid profile)"), "her consent");
+    let csrf = csrf_of(&page);
+
+    // Revoking her consent ends the tokens it granted, as her own account page would.
+    let form = [("csrf", csrf.as_str()), ("client_id", flow.web.id.as_str())];
+    let done = root.post(&flow.server, "/admin/users/alice/consents/revoke", &form).await.text();
+    assert!(done.contains("Consent withdrawn; 1 access tokens revoked."), "{done}");
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    assert_eq!(flow.refresh(refresh, None).await.error(), "invalid_grant");
+
+    // Disable, then a new password: the old one stops working.
+    let form = [("csrf", csrf.as_str()), ("to", "disabled")];
+    assert!(root
+        .post(&flow.server, "/admin/users/alice/status", &form)
+        .await
+        .text()
+        .contains("alice is now disabled"));
+    let form = [("csrf", csrf.as_str()), ("to", "active")];
+    root.post(&flow.server, "/admin/users/alice/status", &form).await;
+    let form = [("csrf", csrf.as_str()), ("password", "short")];
+    assert_eq!(
+        root.post(&flow.server, "/admin/users/alice/password", &form).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let form = [("csrf", csrf.as_str()), ("password", "a brand new passphrase")];
+    assert!(root
+        .post(&flow.server, "/admin/users/alice/password", &form)
+        .await
+        .text()
+        .contains("was reset"));
+    let mut browser = Browser::default();
+    browser.get(&flow.server, &crate::browser::authorize_path(&flow.web.id, &[])).await;
+    assert_eq!(
+        browser.sign_in(&flow.server, "alice", crate::browser::PASSWORD).await.location(),
+        "/login?error=invalid"
+    );
+
+    let audit = flow.server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
+    for action in ["consent.allow", "consent.withdraw", "user.status", "user.password.reset"] {
+        assert!(audit.iter().any(|e| e.action == action), "{action}");
+    }
+    assert!(audit.iter().any(|e| e.action == "consent.allow" && e.actor == "user:alice"));
+
+    // Without admin:users none of it.
+    let mut other = signed_in(&flow.server, "clients@example.com").await;
+    assert_eq!(other.get(&flow.server, "/admin/users").await.status, StatusCode::FORBIDDEN);
+    let csrf = csrf_of(&other.get(&flow.server, "/admin").await);
+    let form = [("csrf", csrf.as_str()), ("to", "disabled")];
+    assert_eq!(
+        other.post(&flow.server, "/admin/users/alice/status", &form).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
