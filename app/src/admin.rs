@@ -93,6 +93,7 @@ fn Frame(
                         <a class="text-indigo-700 underline" href="/admin">"Dashboard"</a>
                         <a class="text-indigo-700 underline" href="/admin/clients">"Clients"</a>
                         <a class="text-indigo-700 underline" href="/admin/users">"Users"</a>
+                        <a class="text-indigo-700 underline" href="/admin/scopes">"Scopes"</a>
                         <a class="text-indigo-700 underline" href="/admin/analytics">"Analytics"</a>
                         <a class="text-indigo-700 underline" href="/admin/revoke">"Revoke tokens"</a>
                         <a class="text-indigo-700 underline" href="/admin/audit">"Audit log"</a>
@@ -381,6 +382,9 @@ pub struct ClientDetail {
     pub previous_secret: Option<PreviousSecretLine>,
     /// The client's API keys; `None` when the admin may not manage keys (`admin:keys`).
     pub keys: Option<Vec<KeyLine>>,
+    /// Allowed scopes no token of the client carried in the last 30 days: candidates to take
+    /// away (least privilege).
+    pub unused_scopes: String,
 }
 
 /// An API key as the admin pages show it (never the key: only its visible prefix).
@@ -465,6 +469,11 @@ pub fn AdminClientPage(
                 <dt class="text-slate-500">"Lifetimes"</dt>
                 <dd>{format!("access {} s, refresh {} s", client.access_token_lifetime, client.refresh_token_lifetime)}</dd>
             </dl>
+            {(!client.unused_scopes.is_empty()).then(|| view! {
+                <p class="mt-4 text-sm text-slate-700" data-testid="unused-scopes">
+                    {format!("Not used in the last 30 days: {}. Consider removing them.", client.unused_scopes)}
+                </p>
+            })}
             {client.previous_secret.map(|p| view! {
                 <p class="mt-4 rounded bg-amber-50 p-3 text-sm" data-testid="previous-secret">
                     {format!(
@@ -791,6 +800,65 @@ pub fn AdminUserPage(
                     </li>
                 }).collect_view()}
             </ul>
+        </Frame>
+    }
+}
+
+/// A scope in the registry as the admin page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeLine {
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    /// Declared inheritance, and everything it expands to.
+    pub includes: String,
+    pub expands_to: String,
+    pub requires_user: bool,
+    pub public: bool,
+    pub built_in: bool,
+}
+
+#[component]
+pub fn AdminScopesPage(email: String, csrf: String, scopes: Vec<ScopeLine>) -> impl IntoView {
+    view! {
+        <Frame title="Scopes".to_owned() signed_in_as=Some(email) csrf=csrf.clone()>
+            <table class="mt-6 w-full text-left text-sm" data-testid="scopes">
+                <thead>
+                    <tr class="border-b border-slate-300">
+                        <th class="py-2">"Scope"</th><th>"Description"</th><th>"Category"</th>
+                        <th>"Includes"</th><th>"Expands to"</th><th>"Flags"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {scopes.into_iter().map(|s| {
+                        let flags = [
+                            s.requires_user.then_some("needs a user"),
+                            s.public.then_some("public"),
+                            s.built_in.then_some("built in"),
+                        ].into_iter().flatten().collect::<Vec<_>>().join(", ");
+                        view! {
+                            <tr class="border-b border-slate-200 align-top">
+                                <td class="py-1"><code>{s.name}</code></td>
+                                <td>{s.description}</td><td>{s.category}</td>
+                                <td><code>{s.includes}</code></td><td><code>{s.expands_to}</code></td>
+                                <td class="text-xs text-slate-600">{flags}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <h2 class="mt-8 font-semibold">"Create or replace a scope"</h2>
+            <form method="post" action="/admin/scopes" class="mt-2 flex flex-wrap items-end gap-2 text-sm">
+                <input type="hidden" name="csrf" value=csrf/>
+                <input name="name" placeholder="name, e.g. quote:read" required class="rounded border border-slate-300 px-2 py-1"/>
+                <input name="description" placeholder="Shown to users on the consent screen" required
+                    class="w-80 rounded border border-slate-300 px-2 py-1"/>
+                <input name="category" placeholder="Category" class="rounded border border-slate-300 px-2 py-1"/>
+                <input name="includes" placeholder="Includes (space-separated)" class="rounded border border-slate-300 px-2 py-1"/>
+                <label><input type="checkbox" name="requires_user" value="true"/>" needs a user"</label>
+                <label><input type="checkbox" name="public" value="true"/>" public"</label>
+                <button type="submit" class="rounded bg-indigo-700 px-3 py-1 font-semibold text-white">"Save"</button>
+            </form>
         </Frame>
     }
 }

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::admin::{
     AdminAnalyticsPage, AdminAuditPage, AdminClientPage, AdminClientsPage, AdminDashboardPage,
-    AdminLoginPage, AdminRevokePage, AdminUserPage, AdminUsersPage, AuditFilterForm, AuditLine,
-    ClientDetail, ClientLine, DayCounts, KeyLine, PendingClientLine, RevocationCounts,
-    UserConsentLine, UserLine,
+    AdminLoginPage, AdminRevokePage, AdminScopesPage, AdminUserPage, AdminUsersPage,
+    AuditFilterForm, AuditLine, ClientDetail, ClientLine, DayCounts, KeyLine, PendingClientLine,
+    RevocationCounts, UserConsentLine, UserLine,
 };
 
 /// Id of the `<script type="application/json">` that carries the page's props to the browser.
@@ -93,6 +93,11 @@ pub enum Page {
         consents: Vec<UserConsentLine>,
         notice: Option<String>,
     },
+    AdminScopes {
+        email: String,
+        csrf: String,
+        scopes: Vec<crate::admin::ScopeLine>,
+    },
     AdminRevoke {
         email: String,
         csrf: String,
@@ -139,6 +144,9 @@ impl Page {
             }
             Page::AdminUser { email, csrf, user, consents, notice } => {
                 view! { <AdminUserPage email csrf user consents notice/> }.into_any()
+            }
+            Page::AdminScopes { email, csrf, scopes } => {
+                view! { <AdminScopesPage email csrf scopes/> }.into_any()
             }
             Page::AdminRevoke { email, csrf, client_id, username, preview, revoked } => view! {
                 <AdminRevokePage email csrf client_id username preview revoked/>

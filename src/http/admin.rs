@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_app::admin::{
     AuditFilterForm, AuditLine, ClientDetail, ClientLine, DayCounts, KeyLine, PendingClientLine,
-    PreviousSecretLine, RevocationCounts, UserConsentLine, UserLine,
+    PreviousSecretLine, RevocationCounts, ScopeLine, UserConsentLine, UserLine,
 };
 use portcullis_app::pages::Page;
 use portcullis_core::admin::{Admin, AdminPermission};
@@ -33,7 +33,7 @@ use super::peer::PeerAddr;
 use super::AppState;
 use crate::clock::unix_now;
 use crate::login_throttle::LoginThrottle;
-use crate::service::{Acting, AdminSignIn, ServiceError};
+use crate::service::{Acting, AdminSignIn, ScopeInput, ServiceError};
 
 const SESSION_ADMIN: &str = "admin";
 const SESSION_CSRF: &str = "admin_csrf";
@@ -633,6 +633,14 @@ async fn client_page_data(
     client: &Client,
 ) -> Result<ClientDetail, Response> {
     let mut detail = client_detail(client);
+    let month_ago = unix_now() - 30 * 86_400;
+    let used = state.store.scopes_used_by(client.id.as_str(), month_ago).await.map_err(|err| {
+        tracing::error!(error = %err, "scope usage query failed");
+        unavailable()
+    })?;
+    let unused: Vec<String> =
+        client.allowed_scopes.iter().map(|s| s.to_string()).filter(|s| !used.contains(s)).collect();
+    detail.unused_scopes = unused.join(" ");
     if admin.may(AdminPermission::Keys) {
         let keys = state.store.list_api_keys(Some(&client.id)).await.map_err(|err| {
             tracing::error!(error = %err, "key list failed");
@@ -667,6 +675,7 @@ fn client_detail(client: &Client) -> ClientDetail {
                 last_used_ip: p.last_used_ip.clone().unwrap_or_default(),
             }),
         keys: None,
+        unused_scopes: String::new(),
     }
 }
 
@@ -1248,4 +1257,69 @@ pub async fn revoke_user_consent(
     }
     let notice = format!("Consent withdrawn; {} access tokens revoked.", jtis.len());
     user_page_with(&state, &session, admin, &username, Some(notice)).await
+}
+
+/// `GET /admin/scopes` (`admin:scopes`): the registry with declared and expanded inheritance.
+pub async fn scopes_page(State(state): State<AppState>, session: Session) -> Response {
+    let admin = match require(&state, &session, Some(AdminPermission::Scopes)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let Some(csrf) = csrf_token(&session).await else { return unavailable() };
+    let registry = state.live.registry();
+    let scopes = registry
+        .iter()
+        .map(|s| {
+            let expands_to = registry.expand(&[s.name.clone()].into_iter().collect()).to_wire();
+            ScopeLine {
+                name: s.name.to_string(),
+                description: s.description.clone(),
+                category: s.category.clone().unwrap_or_default(),
+                includes: s.includes.to_wire(),
+                expands_to,
+                requires_user: s.requires_user,
+                public: s.public,
+                built_in: s.built_in,
+            }
+        })
+        .collect();
+    page("Scopes", Page::AdminScopes { email: admin.email, csrf, scopes })
+}
+
+/// `POST /admin/scopes` (`admin:scopes`): creates or replaces one scope, with the same checks
+/// as the CLI (the whole registry must stay valid: includes exist, no cycles).
+pub async fn save_scope(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match checked_form(&session, &headers, &body).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let admin = match require(&state, &session, Some(AdminPermission::Scopes)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let input = ScopeInput {
+        name: form.get("name").unwrap_or_default().trim().to_owned(),
+        description: form.get("description").unwrap_or_default().to_owned(),
+        category: form.get("category").map(str::to_owned),
+        includes: form
+            .get("includes")
+            .unwrap_or_default()
+            .split([' ', ','])
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        requires_user: form.get("requires_user") == Some("true"),
+        public: form.get("public") == Some("true"),
+    };
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    match operator.put_scopes(vec![input]).await {
+        Ok(_) => see_other("/admin/scopes"),
+        Err(err) => service_outcome(Err(err)),
+    }
 }

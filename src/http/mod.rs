@@ -128,6 +128,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin", get(admin::dashboard))
         .route("/admin/login", get(admin::login_page).post(admin::login_submit))
         .route("/admin/logout", post(admin::logout))
+        .route("/admin/scopes", get(admin::scopes_page).post(admin::save_scope))
         .route("/admin/users", get(admin::users_page))
         .route("/admin/users/{username}", get(admin::user_page))
         .route("/admin/users/{username}/status", post(admin::set_user_status))

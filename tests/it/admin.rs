@@ -729,3 +729,53 @@ async fn users_are_listed_disabled_reset_and_their_consents_revoked() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn the_scope_registry_shows_inheritance_and_takes_edits_with_the_cli_rules() {
+    let server = TestServer::start().await;
+    server.insurance_scopes().await;
+    admin(&server, "root@example.com", &[AdminPermission::Scopes, AdminPermission::Clients]).await;
+    admin(&server, "keys@example.com", &[AdminPermission::Keys]).await;
+    let mut root = signed_in(&server, "root@example.com").await;
+
+    let page = root.get(&server, "/admin/scopes").await;
+    let text = page.text();
+    assert!(text.contains("quote:convert"), "the registry");
+    assert!(
+        text.contains("policy:read policy:write quote:convert quote:read"),
+        "what it expands to: {text}"
+    );
+    let csrf = csrf_of(&page);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "partner:reports"),
+        ("description", "Read partner reports"),
+        ("includes", "claim:read"),
+        ("public", "true"),
+    ];
+    assert_eq!(root.post(&server, "/admin/scopes", &form).await.location(), "/admin/scopes");
+    server
+        .wait_until(|s| {
+            s.state.live.registry().iter().any(|d| d.name.as_str() == "partner:reports")
+        })
+        .await;
+    // A cycle is refused, as at the CLI.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "claim:read"),
+        ("description", "x"),
+        ("includes", "partner:reports"),
+    ];
+    assert_eq!(root.post(&server, "/admin/scopes", &form).await.status, StatusCode::BAD_REQUEST);
+    let audit = server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "scope.put" && e.target == "scope:partner:reports"));
+
+    // Least privilege: the client page names allowed scopes its tokens never carried.
+    let client = server.service_client("quote:read claim:read").await;
+    assert_eq!(server.token(&client, "quote:read").await.status, StatusCode::OK);
+    let detail = root.get(&server, &format!("/admin/clients/{}", client.id)).await.text();
+    assert!(detail.contains("Not used in the last 30 days: claim:read."), "{detail}");
+
+    let mut keys = signed_in(&server, "keys@example.com").await;
+    assert_eq!(keys.get(&server, "/admin/scopes").await.status, StatusCode::FORBIDDEN);
+}

@@ -241,3 +241,27 @@ impl SqlStore {
             .collect()
     }
 }
+
+impl SqlStore {
+    /// Every scope that appeared on a token of `client_id` issued at or after `since`.
+    pub async fn scopes_used_by(
+        &self,
+        client_id: &str,
+        since: UnixTime,
+    ) -> StoreResult<std::collections::BTreeSet<String>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT scopes FROM tokens WHERE client_id = $1 AND issued_at >= $2",
+        )
+        .bind(client_id)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let mut used = std::collections::BTreeSet::new();
+        for row in rows {
+            let scopes: String = row.try_get("scopes").map_err(map_err)?;
+            used.extend(scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_owned));
+        }
+        Ok(used)
+    }
+}
