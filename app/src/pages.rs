@@ -69,7 +69,8 @@ pub enum Page {
     AdminClient {
         email: String,
         csrf: String,
-        client: ClientDetail,
+        /// Boxed: by far the largest page, and the enum is moved around whole.
+        client: Box<ClientDetail>,
         new_secret: Option<String>,
     },
     AdminAnalytics {
@@ -133,7 +134,7 @@ impl Page {
                 view! { <AdminClientsPage email csrf clients/> }.into_any()
             }
             Page::AdminClient { email, csrf, client, new_secret } => {
-                view! { <AdminClientPage email csrf client new_secret/> }.into_any()
+                view! { <AdminClientPage email csrf client=*client new_secret/> }.into_any()
             }
             Page::AdminAnalytics { email, csrf, from, to, client_id, series, days } => view! {
                 <AdminAnalyticsPage email csrf from to client_id series days/>

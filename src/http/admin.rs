@@ -699,7 +699,8 @@ pub async fn client_page(
         Ok(detail) => detail,
         Err(response) => return response,
     };
-    let data = Page::AdminClient { email: admin.email, csrf, client: detail, new_secret: None };
+    let data =
+        Page::AdminClient { email: admin.email, csrf, client: Box::new(detail), new_secret: None };
     page("Client", data)
 }
 
@@ -886,7 +887,7 @@ async fn show_secret_once(
     let data = Page::AdminClient {
         email: admin.email.clone(),
         csrf,
-        client: detail,
+        client: Box::new(detail),
         new_secret: Some(secret.to_owned()),
     };
     page("Client", data)
