@@ -411,6 +411,8 @@ pub struct PreviousSecretLine {
 pub fn AdminClientsPage(email: String, csrf: String, clients: Vec<ClientLine>) -> impl IntoView {
     view! {
         <Frame title="Clients".to_owned() signed_in_as=Some(email) csrf=csrf>
+            <a class="mt-4 inline-block rounded bg-indigo-700 px-3 py-1 text-sm font-semibold text-white"
+                href="/admin/clients/new">"New client"</a>
             <table class="mt-6 w-full text-left text-sm" data-testid="clients">
                 <thead>
                     <tr class="border-b border-slate-300">
@@ -450,6 +452,10 @@ pub fn AdminClientPage(
     let confidential = client.confidential;
     let keys = client.keys.clone();
     let key_csrf = csrf.clone();
+    let base = format!("/admin/clients/{}", client.client_id);
+    let (to, label) =
+        if client.status == "active" { ("disabled", "Disable") } else { ("active", "Enable") };
+    let manage_csrf = csrf.clone();
     view! {
         <Frame title=client.name.clone() signed_in_as=Some(email) csrf=csrf.clone()>
             {new_secret.map(|secret| view! {
@@ -458,6 +464,18 @@ pub fn AdminClientPage(
                     <code class="mt-2 block break-all" data-testid="new-secret">{secret}</code>
                 </div>
             })}
+            <div class="mt-4 flex flex-wrap gap-3 text-sm">
+                <a class="rounded border border-slate-300 px-3 py-1" href=format!("{base}/edit")>"Edit"</a>
+                <form method="post" action=format!("{base}/status")>
+                    <input type="hidden" name="csrf" value=manage_csrf.clone()/>
+                    <input type="hidden" name="to" value=to/>
+                    <button type="submit" class="rounded border border-slate-300 px-3 py-1">{label}</button>
+                </form>
+                <form method="post" action=format!("{base}/delete")>
+                    <input type="hidden" name="csrf" value=manage_csrf/>
+                    <button type="submit" class="rounded border border-red-300 px-3 py-1 text-red-700">"Delete"</button>
+                </form>
+            </div>
             <dl class="mt-6 grid grid-cols-[12rem_1fr] gap-y-1 text-sm" data-testid="client">
                 <dt class="text-slate-500">"Client id"</dt><dd><code>{client.client_id.clone()}</code></dd>
                 <dt class="text-slate-500">"Type"</dt><dd>{client.client_type}</dd>
@@ -858,6 +876,64 @@ pub fn AdminScopesPage(email: String, csrf: String, scopes: Vec<ScopeLine>) -> i
                 <label><input type="checkbox" name="requires_user" value="true"/>" needs a user"</label>
                 <label><input type="checkbox" name="public" value="true"/>" public"</label>
                 <button type="submit" class="rounded bg-indigo-700 px-3 py-1 font-semibold text-white">"Save"</button>
+            </form>
+        </Frame>
+    }
+}
+
+/// The client form's fields as typed, kept when the server refuses them so nothing is lost.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientForm {
+    pub name: String,
+    pub client_type: String,
+    pub grant_types: String,
+    pub scopes: String,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub token_auth_method: String,
+    pub id_token_signing_alg: String,
+    pub access_token_lifetime: String,
+    pub refresh_token_lifetime: String,
+}
+
+#[component]
+pub fn AdminClientFormPage(
+    email: String,
+    csrf: String,
+    /// Where the form posts: `/admin/clients` or `/admin/clients/{id}/edit`.
+    action: String,
+    editing: bool,
+    form: ClientForm,
+    error: Option<String>,
+) -> impl IntoView {
+    let title = if editing { "Edit client" } else { "New client" };
+    let field = |label: &'static str, name: &'static str, value: String, hint: &'static str| {
+        view! {
+            <label class="block">
+                <span class="text-sm font-medium">{label}</span>
+                <input name=name value=value class="mt-1 w-full rounded border border-slate-300 px-3 py-1"/>
+                <span class="text-xs text-slate-500">{hint}</span>
+            </label>
+        }
+    };
+    view! {
+        <Frame title=title.to_owned() signed_in_as=Some(email) csrf=csrf.clone()>
+            {error.map(|e| view! { <p class="mt-4 rounded bg-red-50 p-3 text-sm text-red-800" role="alert">{e}</p> })}
+            <form method="post" action=action class="mt-6 grid max-w-2xl gap-3">
+                <input type="hidden" name="csrf" value=csrf/>
+                {field("Name", "name", form.name, "Shown to users on the consent screen.")}
+                {field("Type", "client_type", form.client_type, "confidential or public (fixed once created).")}
+                {field("Grant types", "grant_types", form.grant_types, "authorization_code, refresh_token, client_credentials")}
+                {field("Scopes", "scopes", form.scopes, "Space-separated; each must be in the registry.")}
+                {field("Redirect URIs", "redirect_uris", form.redirect_uris, "Comma-separated; required with authorization_code.")}
+                {field("Post-logout redirect URIs", "post_logout_redirect_uris", form.post_logout_redirect_uris, "Comma-separated, optional.")}
+                {field("Token endpoint authentication", "token_auth_method", form.token_auth_method, "client_secret_basic, client_secret_post, or none for public clients.")}
+                {field("ID token algorithm", "id_token_signing_alg", form.id_token_signing_alg, "ES256, RS256 or EdDSA; required exactly when scopes include openid.")}
+                {field("Access token lifetime (s)", "access_token_lifetime", form.access_token_lifetime, "Required: no default.")}
+                {field("Refresh token lifetime (s)", "refresh_token_lifetime", form.refresh_token_lifetime, "Required: no default.")}
+                <button type="submit" class="justify-self-start rounded bg-indigo-700 px-4 py-2 font-semibold text-white">
+                    {if editing { "Save" } else { "Create client" }}
+                </button>
             </form>
         </Frame>
     }

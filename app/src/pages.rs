@@ -99,6 +99,14 @@ pub enum Page {
         csrf: String,
         scopes: Vec<crate::admin::ScopeLine>,
     },
+    AdminClientForm {
+        email: String,
+        csrf: String,
+        action: String,
+        editing: bool,
+        form: Box<crate::admin::ClientForm>,
+        error: Option<String>,
+    },
     AdminRevoke {
         email: String,
         csrf: String,
@@ -149,6 +157,10 @@ impl Page {
             Page::AdminScopes { email, csrf, scopes } => {
                 view! { <AdminScopesPage email csrf scopes/> }.into_any()
             }
+            Page::AdminClientForm { email, csrf, action, editing, form, error } => view! {
+                <crate::admin::AdminClientFormPage email csrf action editing form=*form error/>
+            }
+            .into_any(),
             Page::AdminRevoke { email, csrf, client_id, username, preview, revoked } => view! {
                 <AdminRevokePage email csrf client_id username preview revoked/>
             }

@@ -8,8 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_app::admin::{
-    AuditFilterForm, AuditLine, ClientDetail, ClientLine, DayCounts, KeyLine, PendingClientLine,
-    PreviousSecretLine, RevocationCounts, ScopeLine, UserConsentLine, UserLine,
+    AuditFilterForm, AuditLine, ClientDetail, ClientForm, ClientLine, DayCounts, KeyLine,
+    PendingClientLine, PreviousSecretLine, RevocationCounts, ScopeLine, UserConsentLine, UserLine,
 };
 use portcullis_app::pages::Page;
 use portcullis_core::admin::{Admin, AdminPermission};
@@ -17,7 +17,7 @@ use portcullis_core::api_key::{day_of, format_day, parse_day};
 use portcullis_core::api_key::{ApiKey, ApiKeyRequest, ApiKeyStatus};
 use portcullis_core::audit::AuditEntry;
 use portcullis_core::cidr::parse_networks;
-use portcullis_core::client::{Client, ClientStatus, ClientType};
+use portcullis_core::client::{parse_wire_list, Client, ClientStatus, ClientType};
 use portcullis_core::scope::ScopeSet;
 use portcullis_core::secret::{hashes_equal, random_id};
 use portcullis_core::store::{
@@ -33,7 +33,7 @@ use super::peer::PeerAddr;
 use super::AppState;
 use crate::clock::unix_now;
 use crate::login_throttle::LoginThrottle;
-use crate::service::{Acting, AdminSignIn, ScopeInput, ServiceError};
+use crate::service::{Acting, AdminSignIn, NewClient, ScopeInput, ServiceError};
 
 const SESSION_ADMIN: &str = "admin";
 const SESSION_CSRF: &str = "admin_csrf";
@@ -1321,6 +1321,279 @@ pub async fn save_scope(
     let operator = state.operator().acting_as(acting(&admin, &peer));
     match operator.put_scopes(vec![input]).await {
         Ok(_) => see_other("/admin/scopes"),
+        Err(err) => service_outcome(Err(err)),
+    }
+}
+
+/// The client form's values from a client, for editing.
+fn client_form_of(client: &Client) -> ClientForm {
+    let grants: Vec<&str> = client.grant_types.iter().map(|g| g.as_str()).collect();
+    let uris = |list: &[portcullis_core::redirect_uri::RedirectUri]| {
+        list.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(",")
+    };
+    ClientForm {
+        name: client.name.clone(),
+        client_type: client.client_type.to_string(),
+        grant_types: grants.join(","),
+        scopes: client.allowed_scopes.to_wire(),
+        redirect_uris: uris(&client.redirect_uris),
+        post_logout_redirect_uris: uris(&client.post_logout_redirect_uris),
+        token_auth_method: client.auth_method.to_string(),
+        id_token_signing_alg: client
+            .id_token_signing_alg
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        access_token_lifetime: client.access_token_lifetime.to_string(),
+        refresh_token_lifetime: client.refresh_token_lifetime.to_string(),
+    }
+}
+
+/// The posted form's values, kept verbatim for redisplay.
+fn client_form_from(form: &Form) -> ClientForm {
+    let get = |name: &str| form.get(name).unwrap_or_default().trim().to_owned();
+    ClientForm {
+        name: get("name"),
+        client_type: get("client_type"),
+        grant_types: get("grant_types"),
+        scopes: get("scopes"),
+        redirect_uris: get("redirect_uris"),
+        post_logout_redirect_uris: get("post_logout_redirect_uris"),
+        token_auth_method: get("token_auth_method"),
+        id_token_signing_alg: get("id_token_signing_alg"),
+        access_token_lifetime: get("access_token_lifetime"),
+        refresh_token_lifetime: get("refresh_token_lifetime"),
+    }
+}
+
+/// A registration from the form, with the same rules the CLI applies (nothing defaults);
+/// the error is the message to show above the form.
+fn registration_of(form: &ClientForm) -> Result<NewClient, String> {
+    let required = |value: &str, what: &str| {
+        if value.is_empty() {
+            Err(format!("{what} is required."))
+        } else {
+            Ok(())
+        }
+    };
+    required(&form.client_type, "The client type")?;
+    required(&form.token_auth_method, "The token endpoint authentication method")?;
+    let lifetime = |value: &str, what: &str| -> Result<i64, String> {
+        value.parse().map_err(|_| format!("{what} is required, in seconds."))
+    };
+    let list = |value: &str| -> Vec<String> {
+        value.split(',').map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned).collect()
+    };
+    Ok(NewClient {
+        name: form.name.clone(),
+        client_type: form.client_type.parse()?,
+        grant_types: parse_wire_list(&form.grant_types)?,
+        allowed_scopes: ScopeSet::parse_list(&form.scopes).map_err(|e| e.to_string())?,
+        redirect_uris: list(&form.redirect_uris),
+        post_logout_redirect_uris: list(&form.post_logout_redirect_uris),
+        auth_method: form.token_auth_method.parse()?,
+        id_token_signing_alg: match form.id_token_signing_alg.as_str() {
+            "" => None,
+            alg => Some(alg.parse()?),
+        },
+        access_token_lifetime: lifetime(&form.access_token_lifetime, "The access token lifetime")?,
+        refresh_token_lifetime: lifetime(
+            &form.refresh_token_lifetime,
+            "The refresh token lifetime",
+        )?,
+        lifetime_policy: None,
+    })
+}
+
+async fn client_form_page(
+    session: &Session,
+    admin: Admin,
+    action: String,
+    editing: bool,
+    form: ClientForm,
+    error: Option<String>,
+) -> Response {
+    let Some(csrf) = csrf_token(session).await else { return unavailable() };
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let data = Page::AdminClientForm {
+        email: admin.email,
+        csrf,
+        action,
+        editing,
+        form: Box::new(form),
+        error,
+    };
+    let mut response = page("Client", data);
+    *response.status_mut() = status;
+    response
+}
+
+/// `GET /admin/clients/new` (`admin:clients`).
+pub async fn new_client_page(State(state): State<AppState>, session: Session) -> Response {
+    match require(&state, &session, Some(AdminPermission::Clients)).await {
+        Ok(admin) => {
+            client_form_page(
+                &session,
+                admin,
+                "/admin/clients".into(),
+                false,
+                ClientForm::default(),
+                None,
+            )
+            .await
+        }
+        Err(response) => response,
+    }
+}
+
+/// `POST /admin/clients`: registers an active client; the secret is shown once.
+pub async fn create_client(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match checked_form(&session, &headers, &body).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let admin = match require(&state, &session, Some(AdminPermission::Clients)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let values = client_form_from(&form);
+    let registration = match registration_of(&values) {
+        Ok(registration) => registration,
+        Err(problem) => {
+            return client_form_page(
+                &session,
+                admin,
+                "/admin/clients".into(),
+                false,
+                values,
+                Some(problem),
+            )
+            .await
+        }
+    };
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    match operator.create_client(registration, ClientStatus::Active).await {
+        Ok(created) => match created.secret {
+            Some(secret) => {
+                show_secret_once(&state, &session, &admin, &created.client, secret.expose()).await
+            }
+            None => see_other(&format!("/admin/clients/{}", created.client.id)),
+        },
+        Err(ServiceError::Invalid(problem)) => {
+            client_form_page(&session, admin, "/admin/clients".into(), false, values, Some(problem))
+                .await
+        }
+        Err(err) => service_outcome(Err(err)),
+    }
+}
+
+/// `GET /admin/clients/{id}/edit` (`admin:clients`).
+pub async fn edit_client_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(client_id): Path<String>,
+) -> Response {
+    let admin = match require(&state, &session, Some(AdminPermission::Clients)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let client = match state.operator().client(&client_id).await {
+        Ok(client) => client,
+        Err(err) => return service_outcome(Err(err)),
+    };
+    let action = format!("/admin/clients/{}/edit", client.id);
+    client_form_page(&session, admin, action, true, client_form_of(&client), None).await
+}
+
+/// `POST /admin/clients/{id}/edit`: replaces the registration, same checks as creating one.
+pub async fn update_client(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match checked_form(&session, &headers, &body).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let admin = match require(&state, &session, Some(AdminPermission::Clients)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let values = client_form_from(&form);
+    let action = format!("/admin/clients/{client_id}/edit");
+    let registration = match registration_of(&values) {
+        Ok(registration) => registration,
+        Err(problem) => {
+            return client_form_page(&session, admin, action, true, values, Some(problem)).await
+        }
+    };
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    match operator.update_client(&client_id, registration).await {
+        Ok(client) => see_other(&format!("/admin/clients/{}", client.id)),
+        Err(ServiceError::Invalid(problem)) => {
+            client_form_page(&session, admin, action, true, values, Some(problem)).await
+        }
+        Err(err) => service_outcome(Err(err)),
+    }
+}
+
+/// `POST /admin/clients/{id}/status`: `to` is active or disabled (pending clients are
+/// approved or rejected instead).
+pub async fn set_client_status(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match checked_form(&session, &headers, &body).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let admin = match require(&state, &session, Some(AdminPermission::Clients)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let status = match form.get("to") {
+        Some("active") => ClientStatus::Active,
+        Some("disabled") => ClientStatus::Disabled,
+        _ => return not_done("Choose active or disabled."),
+    };
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    match operator.set_client_status(&client_id, status).await {
+        Ok(client) => see_other(&format!("/admin/clients/{}", client.id)),
+        Err(err) => service_outcome(Err(err)),
+    }
+}
+
+/// `POST /admin/clients/{id}/delete`.
+pub async fn delete_client(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    if let Err(response) = checked_form(&session, &headers, &body).await {
+        return response;
+    }
+    let admin = match require(&state, &session, Some(AdminPermission::Clients)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    match operator.delete_client(&client_id).await {
+        Ok(()) => see_other("/admin/clients"),
         Err(err) => service_outcome(Err(err)),
     }
 }

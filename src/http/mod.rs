@@ -134,8 +134,15 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users/{username}/status", post(admin::set_user_status))
         .route("/admin/users/{username}/password", post(admin::reset_user_password))
         .route("/admin/users/{username}/consents/revoke", post(admin::revoke_user_consent))
-        .route("/admin/clients", get(admin::clients_page))
+        .route("/admin/clients", get(admin::clients_page).post(admin::create_client))
+        .route("/admin/clients/new", get(admin::new_client_page))
         .route("/admin/clients/{client_id}", get(admin::client_page))
+        .route(
+            "/admin/clients/{client_id}/edit",
+            get(admin::edit_client_page).post(admin::update_client),
+        )
+        .route("/admin/clients/{client_id}/status", post(admin::set_client_status))
+        .route("/admin/clients/{client_id}/delete", post(admin::delete_client))
         .route("/admin/clients/{client_id}/secret", post(admin::regenerate_secret))
         .route("/admin/clients/{client_id}/keys", post(admin::create_key))
         .route("/admin/keys/{key_id}/status", post(admin::set_key_status))

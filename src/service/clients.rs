@@ -72,6 +72,12 @@ impl Operator {
 
     pub async fn set_client_status(&self, id: &str, status: ClientStatus) -> ServiceResult<Client> {
         let client = self.client(id).await?;
+        // Nothing a partner registered becomes active without an approval decision.
+        if client.status == ClientStatus::Pending && status != ClientStatus::Pending {
+            return Err(ServiceError::Invalid(format!(
+                "client {id} awaits approval: approve or reject it (with a reason) instead"
+            )));
+        }
         self.store.set_client_status(&client.id, status, unix_now()).await?;
         let details = json!({ "from": client.status, "to": status });
         self.audit("client.status", target(&client.id), details).await?;
@@ -183,4 +189,46 @@ impl Operator {
 /// How clients are named in the audit log.
 fn target(id: &ClientId) -> String {
     format!("client:{id}")
+}
+
+impl Operator {
+    /// Replaces what a client registered, with exactly the checks of a new registration (no
+    /// defaults). Its type and authentication method cannot change: a public client has no
+    /// secret to switch to, and a confidential one would silently lose it.
+    pub async fn update_client(&self, id: &str, registration: NewClient) -> ServiceResult<Client> {
+        let current = self.client(id).await?;
+        if registration.client_type != current.client_type
+            || registration.auth_method != current.auth_method
+        {
+            return Err(ServiceError::Invalid(
+                "a client's type and authentication method are fixed: register a new client".into(),
+            ));
+        }
+        let registry = self.registry().await?;
+        let validated = registration
+            .validate(&registry, self.max_access_token_lifetime)
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let updated = validated.into_client(current.id.clone(), current.status, None, unix_now());
+        if let Some(alg) = updated.id_token_signing_alg {
+            crate::bootstrap::ensure_signing_key(
+                &self.store,
+                &self.master_key,
+                alg,
+                self.max_access_token_lifetime,
+            )
+            .await
+            .map_err(|e| ServiceError::Invalid(format!("cannot add a {alg} signing key: {e}")))?;
+        }
+        self.store.update_client_settings(&updated, unix_now()).await?;
+        let details = json!({
+            "name": updated.name,
+            "scopes": updated.allowed_scopes.to_wire(),
+            "grant_types": updated.grant_types,
+            "redirect_uris": updated.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+            "access_token_lifetime": updated.access_token_lifetime,
+            "refresh_token_lifetime": updated.refresh_token_lifetime,
+        });
+        self.audit("client.update", target(&current.id), details).await?;
+        self.client(id).await
+    }
 }

@@ -779,3 +779,98 @@ async fn the_scope_registry_shows_inheritance_and_takes_edits_with_the_cli_rules
     let mut keys = signed_in(&server, "keys@example.com").await;
     assert_eq!(keys.get(&server, "/admin/scopes").await.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn clients_are_created_edited_disabled_and_deleted_with_the_cli_rules() {
+    let server = TestServer::start().await;
+    server.insurance_scopes().await;
+    admin(&server, "root@example.com", &[AdminPermission::Clients]).await;
+    let mut root = signed_in(&server, "root@example.com").await;
+    let page = root.get(&server, "/admin/clients/new").await;
+    let csrf = csrf_of(&page);
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "Quote Sync"),
+        ("client_type", "confidential"),
+        ("grant_types", "client_credentials"),
+        ("scopes", "quote:read"),
+        ("token_auth_method", "client_secret_basic"),
+        ("access_token_lifetime", "600"),
+    ];
+    // Nothing defaults: without a refresh lifetime the form comes back with the reason, filled.
+    let refused = root.post(&server, "/admin/clients", &form).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.text().contains("refresh token lifetime is required")
+            && refused.text().contains("Quote Sync")
+    );
+    form.push(("refresh_token_lifetime", "3600"));
+    let created = root.post(&server, "/admin/clients", &form).await.text();
+    let marker = "data-testid=\"new-secret\" class=\"mt-2 block break-all\">";
+    let start = created.find(marker).map(|i| i + marker.len()).expect(&created);
+    let secret = created[start..].split('<').next().unwrap().to_owned();
+    let clients = server.state.store.list_clients().await.unwrap();
+    let client = clients.iter().find(|c| c.name == "Quote Sync").unwrap();
+    let test_client = TestClient { id: client.id.to_string(), secret: Some(secret) };
+    server.wait_for_client(&test_client.id).await;
+    assert_eq!(server.token(&test_client, "quote:read").await.status, StatusCode::OK);
+
+    // Edit: more scopes (validated), never a different type.
+    let edit = format!("/admin/clients/{}/edit", client.id);
+    let page = root.get(&server, &edit).await;
+    assert!(page.text().contains("value=\"quote:read\""), "prefilled");
+    let mut changed = form.clone();
+    changed.retain(|(k, _)| *k != "scopes");
+    changed.push(("scopes", "quote:read claim:read"));
+    assert_eq!(
+        root.post(&server, &edit, &changed).await.location(),
+        format!("/admin/clients/{}", client.id)
+    );
+    let id = test_client.id.clone();
+    server
+        .wait_until(|s| {
+            s.state
+                .live
+                .client(&id)
+                .is_some_and(|c| c.allowed_scopes.to_wire() == "claim:read quote:read")
+        })
+        .await;
+    let mut public = form.clone();
+    public.retain(|(k, _)| *k != "client_type" && *k != "token_auth_method");
+    public.extend([("client_type", "public"), ("token_auth_method", "none")]);
+    assert_eq!(root.post(&server, &edit, &public).await.status, StatusCode::BAD_REQUEST);
+    let mut unknown = form.clone();
+    unknown.retain(|(k, _)| *k != "scopes");
+    unknown.push(("scopes", "nope:nothing"));
+    assert!(root.post(&server, &edit, &unknown).await.text().contains("not in the registry"));
+
+    // Disable stops it; a pending client cannot be switched on without a decision.
+    let status = [("csrf", csrf.as_str()), ("to", "disabled")];
+    root.post(&server, &format!("/admin/clients/{}/status", client.id), &status).await;
+    server
+        .wait_until(|s| {
+            s.state.live.client(&id).is_some_and(|c| c.status == ClientStatus::Disabled)
+        })
+        .await;
+    assert_eq!(server.token(&test_client, "quote:read").await.status, StatusCode::UNAUTHORIZED);
+    let pending = pending_client(&server, "Waiting").await;
+    let on = [("csrf", csrf.as_str()), ("to", "active")];
+    let refused = root.post(&server, &format!("/admin/clients/{}/status", pending.id), &on).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "approve or reject instead");
+
+    // Delete, audited.
+    let delete = [("csrf", csrf.as_str())];
+    assert_eq!(
+        root.post(&server, &format!("/admin/clients/{}/delete", client.id), &delete)
+            .await
+            .location(),
+        "/admin/clients"
+    );
+    let audit = server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
+    for action in ["client.create", "client.update", "client.status", "client.delete"] {
+        assert!(
+            audit.iter().any(|e| e.action == action && e.actor == "admin:root@example.com"),
+            "{action}"
+        );
+    }
+}

@@ -50,6 +50,13 @@ pub trait ClientStore {
         status: ClientStatus,
         now: UnixTime,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Replaces what a client registered (name, grants, scopes, URIs, ID-token algorithm,
+    /// lifetimes); its id, type, authentication method, status, secret and permissions stay.
+    fn update_client_settings(
+        &self,
+        client: &Client,
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Replaces the scopes a client may request (an approval that narrows a request).
     fn set_client_scopes(
         &self,

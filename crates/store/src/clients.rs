@@ -179,6 +179,35 @@ impl ClientStore for SqlStore {
         self.update_client(id, now, query).await
     }
 
+    async fn update_client_settings(&self, client: &Client, now: UnixTime) -> StoreResult<bool> {
+        let redirect_uris: Vec<&str> = client.redirect_uris.iter().map(|u| u.as_str()).collect();
+        let post_logout: Vec<&str> =
+            client.post_logout_redirect_uris.iter().map(|u| u.as_str()).collect();
+        let policy = client
+            .lifetime_policy
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(corrupt)?;
+        let sql = "UPDATE clients SET name = $1, grant_types = $2, allowed_scopes = $3, \
+                   redirect_uris = $4, post_logout_redirect_uris = $5, id_token_signing_alg = $6, \
+                   access_token_lifetime = $7, refresh_token_lifetime = $8, lifetime_policy = $9, \
+                   updated_at = $10 WHERE id = $11";
+        let query = sqlx::query(sql)
+            .bind(client.name.clone())
+            .bind(wire_list(&client.grant_types))
+            .bind(client.allowed_scopes.to_wire())
+            .bind(serde_json::to_string(&redirect_uris).map_err(corrupt)?)
+            .bind(serde_json::to_string(&post_logout).map_err(corrupt)?)
+            .bind(client.id_token_signing_alg.map(|alg| alg.as_str()))
+            .bind(i64::from(client.access_token_lifetime))
+            .bind(i64::from(client.refresh_token_lifetime))
+            .bind(policy)
+            .bind(now)
+            .bind(client.id.as_str());
+        self.update_client(&client.id, now, query).await
+    }
+
     async fn set_client_scopes(
         &self,
         id: &ClientId,
