@@ -555,7 +555,9 @@ fn KeyTable(keys: Vec<KeyLine>, csrf: String) -> impl IntoView {
                     let csrf = csrf.clone();
                     view! {
                         <tr class="border-b border-slate-200 align-top">
-                            <td class="py-1">{k.name}</td>
+                            <td class="py-1">
+                                <a class="text-indigo-700 underline" href=format!("/admin/keys/{}", k.key_id)>{k.name}</a>
+                            </td>
                             <td><code>{format!("{}…", k.prefix)}</code></td>
                             <td>{k.status.clone()}</td>
                             <td>{k.scopes}</td>
@@ -607,10 +609,17 @@ pub struct DayCounts {
 /// The series colours, one per grant type in order (readable on white, distinct in greyscale).
 const SERIES_COLOURS: [&str; 3] = ["#4338ca", "#0f766e", "#b45309"];
 
-/// Tokens issued per day, stacked by grant type: an SVG drawn on the server, so it reads
-/// without JavaScript; the numbers behind it are the table below it and the CSV download.
+/// Counts per day, stacked by series (grant types, verification outcomes): an SVG drawn on the
+/// server, so it reads without JavaScript; the numbers behind it are the table beside it and
+/// the CSV download.
 #[component]
-pub fn TokensChart(days: Vec<DayCounts>, series: Vec<String>) -> impl IntoView {
+pub fn DayChart(
+    days: Vec<DayCounts>,
+    series: Vec<String>,
+    /// What the chart shows, for screen readers.
+    label: &'static str,
+    test_id: &'static str,
+) -> impl IntoView {
     let (width, height, left, bottom) = (720.0_f64, 240.0_f64, 48.0_f64, 28.0_f64);
     let plot_width = width - left - 8.0;
     let plot_height = height - bottom - 8.0;
@@ -660,7 +669,7 @@ pub fn TokensChart(days: Vec<DayCounts>, series: Vec<String>) -> impl IntoView {
     view! {
         <figure class="mt-4">
             <svg viewBox=format!("0 0 {width} {height}") role="img" class="w-full max-w-3xl rounded border border-slate-200 bg-white"
-                aria-label="Tokens issued per day by grant type" data-testid="tokens-chart">
+                aria-label=label data-testid=test_id>
                 <line x1=left y1="8" x2=left y2=format!("{:.1}", 8.0 + plot_height) stroke="#94a3b8"/>
                 <line x1=left y1=format!("{:.1}", 8.0 + plot_height) x2=format!("{:.1}", width - 8.0)
                     y2=format!("{:.1}", 8.0 + plot_height) stroke="#94a3b8"/>
@@ -707,7 +716,7 @@ pub fn AdminAnalyticsPage(
                 <a class="text-indigo-700 underline" href=csv>"CSV"</a>
             </form>
             <h2 class="mt-6 font-semibold">"Tokens issued per day, by grant type"</h2>
-            <TokensChart days series/>
+            <DayChart days series label="Tokens issued per day by grant type" test_id="tokens-chart"/>
             <table class="mt-4 text-left text-sm" data-testid="tokens-table">
                 <thead>
                     <tr class="border-b border-slate-300">
@@ -935,6 +944,54 @@ pub fn AdminClientFormPage(
                     {if editing { "Save" } else { "Create client" }}
                 </button>
             </form>
+        </Frame>
+    }
+}
+
+/// Verifications of one key per day, by outcome, and the addresses it was used from.
+#[component]
+pub fn AdminKeyPage(
+    email: String,
+    csrf: String,
+    key: KeyLine,
+    series: Vec<String>,
+    days: Vec<DayCounts>,
+    sources: Vec<(String, u64)>,
+) -> impl IntoView {
+    let back = format!("/admin/clients/{}", key.client_id);
+    let rows = days.clone();
+    let header = series.clone();
+    view! {
+        <Frame title=format!("API key {}", key.name) signed_in_as=Some(email) csrf=csrf>
+            <p class="mt-2 text-sm text-slate-600">
+                {format!("{}… · {} · {} · {} per minute · last used {}", key.prefix, key.status, key.scopes, key.rate_limit_per_minute, key.last_used)}
+            </p>
+            <a class="text-sm text-indigo-700 underline" href=back>"Back to the client"</a>
+            <h2 class="mt-6 font-semibold">"Verifications per day, by outcome (last 30 days)"</h2>
+            <DayChart days series label="Verifications per day by outcome" test_id="key-chart"/>
+            <table class="mt-4 text-left text-sm" data-testid="key-table">
+                <thead>
+                    <tr class="border-b border-slate-300">
+                        <th class="py-1 pr-4">"Day"</th>
+                        {header.iter().map(|name| view! { <th class="pr-4">{name.clone()}</th> }).collect_view()}
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows.into_iter().filter(|d| !d.counts.is_empty()).map(|day| view! {
+                        <tr class="border-b border-slate-200">
+                            <td class="py-1 pr-4">{day.day.clone()}</td>
+                            {header.iter().map(|name| {
+                                let count = day.counts.iter().find(|(g, _)| g == name).map_or(0, |(_, n)| *n);
+                                view! { <td class="pr-4">{count}</td> }
+                            }).collect_view()}
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <h2 class="mt-6 font-semibold">"Source addresses"</h2>
+            <ul class="mt-2 text-sm" data-testid="key-sources">
+                {sources.into_iter().map(|(ip, n)| view! { <li>{format!("{ip}: {n}")}</li> }).collect_view()}
+            </ul>
         </Frame>
     }
 }

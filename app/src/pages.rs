@@ -107,6 +107,14 @@ pub enum Page {
         form: Box<crate::admin::ClientForm>,
         error: Option<String>,
     },
+    AdminKey {
+        email: String,
+        csrf: String,
+        key: KeyLine,
+        series: Vec<String>,
+        days: Vec<DayCounts>,
+        sources: Vec<(String, u64)>,
+    },
     AdminRevoke {
         email: String,
         csrf: String,
@@ -159,6 +167,10 @@ impl Page {
             }
             Page::AdminClientForm { email, csrf, action, editing, form, error } => view! {
                 <crate::admin::AdminClientFormPage email csrf action editing form=*form error/>
+            }
+            .into_any(),
+            Page::AdminKey { email, csrf, key, series, days, sources } => view! {
+                <crate::admin::AdminKeyPage email csrf key series days sources/>
             }
             .into_any(),
             Page::AdminRevoke { email, csrf, client_id, username, preview, revoked } => view! {

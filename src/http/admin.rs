@@ -1597,3 +1597,50 @@ pub async fn delete_client(
         Err(err) => service_outcome(Err(err)),
     }
 }
+
+/// `GET /admin/keys/{id}` (`admin:keys`): the key, its verifications per day by outcome over
+/// the last 30 days (rate-limit rejections among them), and the addresses it came from.
+pub async fn key_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(key_id): Path<String>,
+) -> Response {
+    let admin = match require(&state, &session, Some(AdminPermission::Keys)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let operator = state.operator();
+    let key = match operator.api_key(&key_id).await {
+        Ok(key) => key,
+        Err(err) => return service_outcome(Err(err)),
+    };
+    let today = day_of(unix_now());
+    let usage = match operator.api_key_usage(&key_id, today - 29, today).await {
+        Ok(usage) => usage,
+        Err(err) => return service_outcome(Err(err)),
+    };
+    let mut series: Vec<String> =
+        usage.iter().flat_map(|d| d.outcomes.iter().map(|(o, _)| o.to_string())).collect();
+    series.sort();
+    series.dedup();
+    let days = (today - 29..=today)
+        .map(|day| DayCounts {
+            day: format_day(day),
+            counts: usage
+                .iter()
+                .filter(|d| d.day == day)
+                .flat_map(|d| d.outcomes.iter().map(|(o, n)| (o.to_string(), *n)))
+                .collect(),
+        })
+        .collect();
+    let mut sources: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for (ip, n) in usage.iter().flat_map(|d| d.sources.iter()) {
+        *sources.entry(ip.clone()).or_default() += n;
+    }
+    let mut sources: Vec<(String, u64)> = sources.into_iter().collect();
+    sources.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let Some(csrf) = csrf_token(&session).await else { return unavailable() };
+    let data =
+        Page::AdminKey { email: admin.email, csrf, key: key_line(&key), series, days, sources };
+    page("API key", data)
+}

@@ -145,6 +145,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/clients/{client_id}/delete", post(admin::delete_client))
         .route("/admin/clients/{client_id}/secret", post(admin::regenerate_secret))
         .route("/admin/clients/{client_id}/keys", post(admin::create_key))
+        .route("/admin/keys/{key_id}", get(admin::key_page))
         .route("/admin/keys/{key_id}/status", post(admin::set_key_status))
         .route("/admin/keys/{key_id}/rotate", post(admin::rotate_key))
         .route("/admin/keys/{key_id}/approve", post(admin::approve_key))

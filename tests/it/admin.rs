@@ -874,3 +874,30 @@ async fn clients_are_created_edited_disabled_and_deleted_with_the_cli_rules() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_keys_page_charts_its_verifications_by_outcome() {
+    let fixture = crate::api_keys::Fixture::start().await;
+    let server = &fixture.server;
+    admin(server, "root@example.com", &[AdminPermission::Keys]).await;
+    // Two a minute, no burst: one now, the next in 30 s (GCRA), so two of three are refused.
+    let spec = crate::api_keys::KeySpec { per_minute: 2, burst: None, ..Default::default() };
+    let issued = fixture.issue(spec).await;
+    for _ in 0..3 {
+        fixture.verify(serde_json::json!({ "key": issued.key, "scope": "quote:read" })).await;
+    }
+    server.state.usage.flush(&server.state.store).await.unwrap();
+
+    let mut root = signed_in(server, "root@example.com").await;
+    let page = root.get(server, &format!("/admin/keys/{}", issued.id)).await.text();
+    let today = portcullis_core::api_key::format_day(portcullis_core::api_key::day_of(
+        portcullis::clock::unix_now(),
+    ));
+    assert!(page.contains("data-testid=\"key-chart\""));
+    assert!(
+        page.contains(&format!("{today} valid: 1"))
+            && page.contains(&format!("{today} rate_limited: 2")),
+        "{page}"
+    );
+    assert_eq!(root.get(server, "/admin/keys/no-such-key").await.status, StatusCode::NOT_FOUND);
+}
