@@ -97,7 +97,7 @@ fn Frame(
                         <a class="text-indigo-700 underline" href="/admin/analytics">"Analytics"</a>
                         <a class="text-indigo-700 underline" href="/admin/revoke">"Revoke tokens"</a>
                         <a class="text-indigo-700 underline" href="/admin/audit">"Audit log"</a>
-                        <span class="text-slate-600">{email}</span>
+                        <a class="text-slate-600 underline" href="/admin/account">{email}</a>
                         <form method="post" action="/admin/logout">
                             <input type="hidden" name="csrf" value=csrf.clone()/>
                             <button type="submit" class="text-slate-700 underline">"Sign out"</button>
@@ -992,6 +992,71 @@ pub fn AdminKeyPage(
             <ul class="mt-2 text-sm" data-testid="key-sources">
                 {sources.into_iter().map(|(ip, n)| view! { <li>{format!("{ip}: {n}")}</li> }).collect_view()}
             </ul>
+        </Frame>
+    }
+}
+
+#[component]
+pub fn AdminTotpLoginPage(csrf: String, error: Option<String>) -> impl IntoView {
+    view! {
+        <Frame title="Second factor".to_owned() signed_in_as=None csrf=csrf.clone()>
+            {error.map(|e| view! { <p class="mt-4 rounded bg-red-50 p-3 text-sm text-red-800" role="alert">{e}</p> })}
+            <form method="post" action="/admin/login/totp" class="mt-6 max-w-sm space-y-4">
+                <input type="hidden" name="csrf" value=csrf/>
+                <label class="block">
+                    <span class="text-sm font-medium">"Code from your authenticator app"</span>
+                    <input name="code" inputmode="numeric" autocomplete="one-time-code" required
+                        class="mt-1 w-full rounded border border-slate-300 px-3 py-2"/>
+                </label>
+                <button type="submit" class="w-full rounded bg-indigo-700 px-4 py-2 font-semibold text-white">"Continue"</button>
+            </form>
+        </Frame>
+    }
+}
+
+/// The admin's own account: the second factor.
+#[component]
+pub fn AdminAccountPage(
+    email: String,
+    csrf: String,
+    totp_on: bool,
+    /// While setting up: the secret (base32) and its otpauth URI, shown this once.
+    enrolment: Option<(String, String)>,
+    notice: Option<String>,
+) -> impl IntoView {
+    view! {
+        <Frame title="Your admin account".to_owned() signed_in_as=Some(email) csrf=csrf.clone()>
+            {notice.map(|n| view! { <p class="mt-4 rounded bg-green-50 p-3 text-green-900" role="status">{n}</p> })}
+            <h2 class="mt-6 font-semibold">"Second factor (TOTP)"</h2>
+            <p class="mt-1 text-sm text-slate-600" data-testid="totp-status">
+                {if totp_on { "On: signing in asks for a code." } else { "Off." }}
+            </p>
+            {match (totp_on, enrolment) {
+                (_, Some((secret, uri))) => view! {
+                    <div class="mt-4 rounded border border-amber-300 bg-amber-50 p-4 text-sm">
+                        <p>"Add this secret to your authenticator app, then enter the code it shows."</p>
+                        <code class="mt-2 block break-all" data-testid="totp-secret">{secret}</code>
+                        <code class="mt-1 block break-all text-xs text-slate-600">{uri}</code>
+                        <form method="post" action="/admin/account/totp/confirm" class="mt-3 flex gap-2">
+                            <input type="hidden" name="csrf" value=csrf.clone()/>
+                            <input name="code" inputmode="numeric" required class="rounded border border-slate-300 px-2 py-1"/>
+                            <button type="submit" class="rounded bg-indigo-700 px-3 py-1 font-semibold text-white">"Turn on"</button>
+                        </form>
+                    </div>
+                }.into_any(),
+                (false, None) => view! {
+                    <form method="post" action="/admin/account/totp/begin" class="mt-3">
+                        <input type="hidden" name="csrf" value=csrf.clone()/>
+                        <button type="submit" class="rounded border border-slate-300 px-3 py-1 text-sm">"Set up"</button>
+                    </form>
+                }.into_any(),
+                (true, None) => view! {
+                    <form method="post" action="/admin/account/totp/disable" class="mt-3">
+                        <input type="hidden" name="csrf" value=csrf.clone()/>
+                        <button type="submit" class="rounded border border-red-300 px-3 py-1 text-sm text-red-700">"Turn off"</button>
+                    </form>
+                }.into_any(),
+            }}
         </Frame>
     }
 }

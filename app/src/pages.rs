@@ -115,6 +115,17 @@ pub enum Page {
         days: Vec<DayCounts>,
         sources: Vec<(String, u64)>,
     },
+    AdminTotpLogin {
+        csrf: String,
+        error: Option<String>,
+    },
+    AdminAccount {
+        email: String,
+        csrf: String,
+        totp_on: bool,
+        enrolment: Option<(String, String)>,
+        notice: Option<String>,
+    },
     AdminRevoke {
         email: String,
         csrf: String,
@@ -171,6 +182,13 @@ impl Page {
             .into_any(),
             Page::AdminKey { email, csrf, key, series, days, sources } => view! {
                 <crate::admin::AdminKeyPage email csrf key series days sources/>
+            }
+            .into_any(),
+            Page::AdminTotpLogin { csrf, error } => {
+                view! { <crate::admin::AdminTotpLoginPage csrf error/> }.into_any()
+            }
+            Page::AdminAccount { email, csrf, totp_on, enrolment, notice } => view! {
+                <crate::admin::AdminAccountPage email csrf totp_on enrolment notice/>
             }
             .into_any(),
             Page::AdminRevoke { email, csrf, client_id, username, preview, revoked } => view! {

@@ -6,6 +6,10 @@ CREATE TABLE admins (
     password_hash TEXT NOT NULL,
     -- Space-separated admin:* permissions.
     permissions   TEXT NOT NULL,
+    -- The TOTP secret sealed with the master key (NULL: no second factor), and the last step
+    -- accepted, so a code is good once.
+    totp_sealed   BYTEA,
+    totp_last_step BIGINT,
     created_at    BIGINT NOT NULL,
     updated_at    BIGINT NOT NULL
 );

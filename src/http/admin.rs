@@ -37,6 +37,12 @@ use crate::service::{Acting, AdminSignIn, NewClient, ScopeInput, ServiceError};
 
 const SESSION_ADMIN: &str = "admin";
 const SESSION_CSRF: &str = "admin_csrf";
+/// Password checked, code still to come.
+const SESSION_TOTP_PENDING: &str = "admin_totp_pending";
+/// A second factor being set up: its sealed secret.
+const SESSION_TOTP_ENROLMENT: &str = "admin_totp_enrolment";
+/// How long the code step may follow the password step.
+const TOTP_STEP_SECONDS: i64 = 300;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct AdminSession {
@@ -176,16 +182,35 @@ pub async fn login_submit(
     if session.cycle_id().await.is_err() {
         return unavailable();
     }
+    if admin.totp_sealed.is_some() {
+        // The password was right; the session is not signed in until the code is too.
+        let pending = AdminSession { admin_id: admin.id.clone(), signed_in_at: unix_now() };
+        if session.insert(SESSION_TOTP_PENDING, &pending).await.is_err() {
+            return unavailable();
+        }
+        return see_other("/admin/login/totp");
+    }
+    complete_sign_in(&state, &session, &admin, &peer, false).await
+}
+
+/// Makes the session an admin session (a new CSRF token with it) and audits the sign-in.
+async fn complete_sign_in(
+    state: &AppState,
+    session: &Session,
+    admin: &Admin,
+    peer: &PeerAddr,
+    second_factor: bool,
+) -> Response {
     let signed_in = AdminSession { admin_id: admin.id.clone(), signed_in_at: unix_now() };
     if session.insert(SESSION_ADMIN, &signed_in).await.is_err()
         || session.insert(SESSION_CSRF, random_id()).await.is_err()
     {
         return unavailable();
     }
-    let operator = state.operator().acting_as(acting(&admin, &peer));
-    if let Err(err) = operator
-        .audit("admin.sign_in", format!("admin:{}", admin.email), serde_json::json!({}))
-        .await
+    let operator = state.operator().acting_as(acting(admin, peer));
+    let details = serde_json::json!({ "second_factor": second_factor });
+    if let Err(err) =
+        operator.audit("admin.sign_in", format!("admin:{}", admin.email), details).await
     {
         tracing::error!(error = %err, "could not audit an admin sign-in");
         return unavailable();
@@ -1643,4 +1668,177 @@ pub async fn key_page(
     let data =
         Page::AdminKey { email: admin.email, csrf, key: key_line(&key), series, days, sources };
     page("API key", data)
+}
+
+#[derive(Deserialize)]
+pub struct TotpQuery {
+    error: Option<String>,
+}
+
+/// `GET /admin/login/totp`: the code step, only right after a correct password.
+pub async fn totp_page(
+    session: Session,
+    axum::extract::Query(query): axum::extract::Query<TotpQuery>,
+) -> Response {
+    if !matches!(session.get::<AdminSession>(SESSION_TOTP_PENDING).await, Ok(Some(_))) {
+        return see_other("/admin/login");
+    }
+    let Some(csrf) = csrf_token(&session).await else { return unavailable() };
+    let error = query.error.map(|e| match e.as_str() {
+        "locked" => "Too many wrong codes. Wait a few minutes and sign in again.".to_owned(),
+        _ => "That code is not right, or was already used.".to_owned(),
+    });
+    page("Second factor", Page::AdminTotpLogin { csrf, error })
+}
+
+/// `POST /admin/login/totp`: a code from the admin's authenticator, each code good once,
+/// wrong codes throttled like passwords.
+pub async fn totp_submit(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match checked_form(&session, &headers, &body).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let Ok(Some(pending)) = session.get::<AdminSession>(SESSION_TOTP_PENDING).await else {
+        return see_other("/admin/login");
+    };
+    if unix_now() - pending.signed_in_at > TOTP_STEP_SECONDS {
+        let _ = session.remove::<AdminSession>(SESSION_TOTP_PENDING).await;
+        return see_other("/admin/login?error=expired");
+    }
+    let admin = match state.store.get_admin(&pending.admin_id).await {
+        Ok(Some(admin)) => admin,
+        Ok(None) => return see_other("/admin/login"),
+        Err(_) => return unavailable(),
+    };
+    let throttle = LoginThrottle::new(&state.store);
+    let keys = [format!("admin:{}:totp", admin.email), format!("admin-ip:{peer}")];
+    let attempt = match throttle.begin(&keys, unix_now()).await {
+        Ok(attempt) if attempt.allowed => attempt,
+        Ok(_) => return see_other("/admin/login/totp?error=locked"),
+        Err(_) => return unavailable(),
+    };
+    match state.operator().check_totp(&admin, form.get("code").unwrap_or_default()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            if let Err(err) = throttle.failed(&keys, unix_now()).await {
+                tracing::error!(error = %err, "could not count a wrong admin code");
+            }
+            return see_other("/admin/login/totp?error=invalid");
+        }
+        Err(err) => return service_outcome(Err(err)),
+    }
+    if let Err(err) = throttle.succeeded(&attempt, &keys[0], &keys[1]).await {
+        tracing::warn!(error = %err, "could not clear admin code failures");
+    }
+    let _ = session.remove::<AdminSession>(SESSION_TOTP_PENDING).await;
+    complete_sign_in(&state, &session, &admin, &peer, true).await
+}
+
+async fn account_page_with(
+    session: &Session,
+    admin: &Admin,
+    enrolment: Option<(String, String)>,
+    notice: Option<String>,
+) -> Response {
+    let Some(csrf) = csrf_token(session).await else { return unavailable() };
+    let data = Page::AdminAccount {
+        email: admin.email.clone(),
+        csrf,
+        totp_on: admin.totp_sealed.is_some(),
+        enrolment,
+        notice,
+    };
+    page("Your admin account", data)
+}
+
+/// `GET /admin/account`: any signed-in admin, their own second factor.
+pub async fn account_page(State(state): State<AppState>, session: Session) -> Response {
+    match require(&state, &session, None).await {
+        Ok(admin) => account_page_with(&session, &admin, None, None).await,
+        Err(response) => response,
+    }
+}
+
+/// `POST /admin/account/totp/begin`: a new secret, shown once, kept sealed in the session
+/// until a code from it confirms.
+pub async fn totp_begin(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    if let Err(response) = checked_form(&session, &headers, &body).await {
+        return response;
+    }
+    let admin = match require(&state, &session, None).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let enrolment = state.operator().begin_totp(&admin);
+    if session.insert(SESSION_TOTP_ENROLMENT, &enrolment.sealed).await.is_err() {
+        return unavailable();
+    }
+    let shown = (enrolment.secret_base32, enrolment.provisioning_uri);
+    account_page_with(&session, &admin, Some(shown), None).await
+}
+
+/// `POST /admin/account/totp/confirm`: turns the second factor on.
+pub async fn totp_confirm(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let form = match checked_form(&session, &headers, &body).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let admin = match require(&state, &session, None).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let Ok(Some(sealed)) = session.get::<Vec<u8>>(SESSION_TOTP_ENROLMENT).await else {
+        return not_done("Start the setup again.");
+    };
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    let code = form.get("code").unwrap_or_default();
+    if let Err(err) = operator.confirm_totp(&admin, &sealed, code).await {
+        return service_outcome(Err(err));
+    }
+    let _ = session.remove::<Vec<u8>>(SESSION_TOTP_ENROLMENT).await;
+    let admin = match state.store.get_admin(&admin.id).await {
+        Ok(Some(admin)) => admin,
+        _ => return unavailable(),
+    };
+    account_page_with(&session, &admin, None, Some("The second factor is on.".into())).await
+}
+
+/// `POST /admin/account/totp/disable`.
+pub async fn totp_disable(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    if let Err(response) = checked_form(&session, &headers, &body).await {
+        return response;
+    }
+    let admin = match require(&state, &session, None).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    if let Err(err) = operator.disable_totp(&admin).await {
+        return service_outcome(Err(err));
+    }
+    let admin = Admin { totp_sealed: None, ..admin };
+    account_page_with(&session, &admin, None, Some("The second factor is off.".into())).await
 }

@@ -15,7 +15,7 @@ use portcullis_core::secret::SecretHasher;
 use portcullis_core::store::StoreError;
 use portcullis_store::SqlStore;
 
-pub use admins::{verify_chain_report, AdminSignIn};
+pub use admins::{verify_chain_report, AdminSignIn, TotpEnrolment};
 pub use api_keys::{CreatedApiKey, MAX_ROTATION_OVERLAP_HOURS, MAX_USAGE_DAYS};
 pub use clients::{CreatedClient, NewClient};
 pub use scopes::{ScopeFile, ScopeInput};

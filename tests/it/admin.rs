@@ -901,3 +901,74 @@ async fn a_keys_page_charts_its_verifications_by_outcome() {
     );
     assert_eq!(root.get(server, "/admin/keys/no-such-key").await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn an_admin_turns_on_totp_and_then_needs_a_fresh_code_to_sign_in() {
+    use portcullis_core::totp;
+    let server = TestServer::start().await;
+    admin(&server, "root@example.com", &[AdminPermission::Audit]).await;
+    let mut browser = signed_in(&server, "root@example.com").await;
+
+    let account = browser.get(&server, "/admin/account").await;
+    assert!(account.text().contains("Off."));
+    let csrf = csrf_of(&account);
+    let setup =
+        browser.post(&server, "/admin/account/totp/begin", &[("csrf", csrf.as_str())]).await.text();
+    let marker = "data-testid=\"totp-secret\" class=\"mt-2 block break-all\">";
+    let start = setup.find(marker).map(|i| i + marker.len()).expect(&setup);
+    let secret = totp::base32_decode(setup[start..].split('<').next().unwrap()).unwrap();
+    assert_eq!(secret.len(), 20, "160 bits");
+    let code_now = || totp::code_at(&secret, portcullis::clock::unix_now() / totp::STEP_SECONDS);
+
+    let wrong = [("csrf", csrf.as_str()), ("code", "000000")];
+    let refused = browser.post(&server, "/admin/account/totp/confirm", &wrong).await;
+    if code_now() != "000000" {
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    }
+    let code = code_now();
+    let right = [("csrf", csrf.as_str()), ("code", code.as_str())];
+    assert!(browser
+        .post(&server, "/admin/account/totp/confirm", &right)
+        .await
+        .text()
+        .contains("The second factor is on."));
+
+    // Signing in now stops after the password until a code comes.
+    let mut fresh = Browser::default();
+    let page = fresh.get(&server, "/admin/login").await;
+    let csrf = csrf_of(&page);
+    let form =
+        [("csrf", csrf.as_str()), ("email", "root@example.com"), ("password", ADMIN_PASSWORD)];
+    assert_eq!(fresh.post(&server, "/admin/login", &form).await.location(), "/admin/login/totp");
+    assert_eq!(fresh.get(&server, "/admin").await.location(), "/admin/login", "not signed in yet");
+    let bad = [("csrf", csrf.as_str()), ("code", "12345x")];
+    assert_eq!(
+        fresh.post(&server, "/admin/login/totp", &bad).await.location(),
+        "/admin/login/totp?error=invalid"
+    );
+    // Confirming the setup does not spend a code; signing in does.
+    let code = code_now();
+    let good = [("csrf", csrf.as_str()), ("code", code.as_str())];
+    assert_eq!(fresh.post(&server, "/admin/login/totp", &good).await.location(), "/admin");
+    assert_eq!(fresh.get(&server, "/admin/audit").await.status, StatusCode::OK);
+
+    // The same code cannot sign in a second time.
+    let mut again = Browser::default();
+    let page = again.get(&server, "/admin/login").await;
+    let csrf = csrf_of(&page);
+    let form =
+        [("csrf", csrf.as_str()), ("email", "root@example.com"), ("password", ADMIN_PASSWORD)];
+    again.post(&server, "/admin/login", &form).await;
+    let reused = [("csrf", csrf.as_str()), ("code", code.as_str())];
+    assert_eq!(
+        again.post(&server, "/admin/login/totp", &reused).await.location(),
+        "/admin/login/totp?error=invalid"
+    );
+
+    let audit = server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "admin.totp.enable"));
+    assert!(audit
+        .iter()
+        .any(|e| e.action == "admin.sign_in" && e.details.contains("\"second_factor\":true")));
+    assert!(audit.iter().all(|e| !e.details.contains(&totp::base32(&secret))), "never the secret");
+}

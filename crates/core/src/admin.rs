@@ -44,6 +44,13 @@ pub struct Admin {
     #[serde(skip)]
     pub password_hash: String,
     pub permissions: BTreeSet<AdminPermission>,
+    /// The TOTP secret, sealed with the master key, once the admin turned the second factor
+    /// on; sign-in then needs a code too.
+    #[serde(skip)]
+    pub totp_sealed: Option<Vec<u8>>,
+    /// The last TOTP step accepted: a code is good once.
+    #[serde(skip)]
+    pub totp_last_step: Option<i64>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -106,6 +113,8 @@ mod tests {
             email: "root@example.com".into(),
             password_hash: "$argon2id$secret".into(),
             permissions: BTreeSet::from([AdminPermission::Admins]),
+            totp_sealed: None,
+            totp_last_step: None,
             created_at: 0,
             updated_at: 0,
         };

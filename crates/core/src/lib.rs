@@ -34,6 +34,7 @@ pub mod scope;
 pub mod secret;
 pub mod store;
 pub mod token;
+pub mod totp;
 pub mod user;
 
 /// Seconds since the Unix epoch. Every time in the core is passed in as this, never read inline,

@@ -458,6 +458,16 @@ pub trait AdminStore {
         permissions: &BTreeSet<AdminPermission>,
         now: UnixTime,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Turns the TOTP second factor on (with its sealed secret) or off.
+    fn set_admin_totp(
+        &self,
+        id: &str,
+        sealed: Option<&[u8]>,
+        now: UnixTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Records a TOTP step as used, only if it is later than the last one: false means the
+    /// code was already spent.
+    fn use_totp_step(&self, id: &str, step: i64) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Deletes an admin, unless it is the last one holding `admin:admins`.
     fn delete_admin(&self, id: &str) -> impl Future<Output = StoreResult<bool>> + Send;
 }

@@ -13,6 +13,8 @@ use sqlx::Row;
 use crate::{corrupt, map_err, Backend, SqlStore};
 
 const ADMIN_COLUMNS: &str = "id, email, password_hash, permissions, created_at, updated_at";
+/// Read with an admin, written only by the second-factor methods.
+const TOTP_COLUMNS: &str = "totp_sealed, totp_last_step";
 const AUDIT_COLUMNS: &str = "id, at, actor, action, target, source_ip, details, prev_hash, hash";
 /// The `meta` key holding the hash of the last pruned entry, where the chain now starts.
 // FIXME(audit-retention): nothing prunes the log yet, so the anchor is always the genesis hash;
@@ -28,6 +30,8 @@ fn admin_from_row(row: &AnyRow) -> StoreResult<Admin> {
         email: row.try_get("email").map_err(map_err)?,
         password_hash: row.try_get("password_hash").map_err(map_err)?,
         permissions: parse_wire_list(&permissions).map_err(corrupt)?,
+        totp_sealed: row.try_get("totp_sealed").map_err(map_err)?,
+        totp_last_step: row.try_get("totp_last_step").map_err(map_err)?,
         created_at: row.try_get("created_at").map_err(map_err)?,
         updated_at: row.try_get("updated_at").map_err(map_err)?,
     })
@@ -95,20 +99,22 @@ impl AdminStore for SqlStore {
     }
 
     async fn get_admin(&self, id: &str) -> StoreResult<Option<Admin>> {
-        let sql = format!("SELECT {ADMIN_COLUMNS} FROM admins WHERE id = $1");
+        let sql = format!("SELECT {ADMIN_COLUMNS}, {TOTP_COLUMNS} FROM admins WHERE id = $1");
         let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await.map_err(map_err)?;
         row.as_ref().map(admin_from_row).transpose()
     }
 
     async fn find_admin(&self, email: &str) -> StoreResult<Option<Admin>> {
-        let sql = format!("SELECT {ADMIN_COLUMNS} FROM admins WHERE email = $1");
+        let sql = format!("SELECT {ADMIN_COLUMNS}, {TOTP_COLUMNS} FROM admins WHERE email = $1");
         let row =
             sqlx::query(&sql).bind(email).fetch_optional(&self.pool).await.map_err(map_err)?;
         row.as_ref().map(admin_from_row).transpose()
     }
 
     async fn list_admins(&self) -> StoreResult<Vec<Admin>> {
-        let sql = format!("SELECT {ADMIN_COLUMNS} FROM admins ORDER BY created_at, email");
+        let sql = format!(
+            "SELECT {ADMIN_COLUMNS}, {TOTP_COLUMNS} FROM admins ORDER BY created_at, email"
+        );
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await.map_err(map_err)?;
         rows.iter().map(admin_from_row).collect()
     }
@@ -137,6 +143,43 @@ impl AdminStore for SqlStore {
                 > 0;
         tx.commit().await.map_err(map_err)?;
         Ok(changed)
+    }
+
+    async fn set_admin_totp(
+        &self,
+        id: &str,
+        sealed: Option<&[u8]>,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let changed = sqlx::query(
+            "UPDATE admins SET totp_sealed = $1, totp_last_step = NULL, updated_at = $2 \
+             WHERE id = $3",
+        )
+        .bind(sealed.map(<[u8]>::to_vec))
+        .bind(now)
+        .bind(id)
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+            > 0;
+        Ok(changed)
+    }
+
+    async fn use_totp_step(&self, id: &str, step: i64) -> StoreResult<bool> {
+        // Conditional: of two sign-ins racing with the same code, one wins.
+        let used = sqlx::query(
+            "UPDATE admins SET totp_last_step = $1 \
+             WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(id)
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+            > 0;
+        Ok(used)
     }
 
     async fn delete_admin(&self, id: &str) -> StoreResult<bool> {

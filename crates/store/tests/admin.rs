@@ -25,6 +25,8 @@ fn admin(id: &str, email: &str, permissions: &[AdminPermission]) -> Admin {
         email: email.into(),
         password_hash: "$argon2id$x".into(),
         permissions: permissions.iter().copied().collect(),
+        totp_sealed: None,
+        totp_last_step: None,
         created_at: 1_000,
         updated_at: 1_000,
     }
