@@ -146,6 +146,8 @@ pub fn AdminDashboardPage(
     pending: Vec<PendingClientLine>,
     pending_keys: Vec<KeyLine>,
     tokens_today: Vec<(String, u64)>,
+    /// Things to look at: rate-limit rejections today, keys and old secrets about to stop.
+    attention: Vec<String>,
 ) -> impl IntoView {
     let empty = pending.is_empty();
     let keys_csrf = csrf.clone();
@@ -160,6 +162,12 @@ pub fn AdminDashboardPage(
                             <p class="text-xs text-slate-500">{grant}</p>
                         </li>
                     }).collect_view()}
+                </ul>
+            </section>
+            <section class="mt-6">
+                <h2 class="font-semibold">"Worth a look"</h2>
+                <ul class="mt-2 list-disc pl-5 text-sm" data-testid="attention">
+                    {attention.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}
                 </ul>
             </section>
             <section class="mt-8">

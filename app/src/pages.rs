@@ -54,6 +54,7 @@ pub enum Page {
         pending: Vec<PendingClientLine>,
         pending_keys: Vec<KeyLine>,
         tokens_today: Vec<(String, u64)>,
+        attention: Vec<String>,
     },
     AdminAudit {
         email: String,
@@ -150,8 +151,15 @@ impl Page {
             }
             Page::Message { title, message } => view! { <MessagePage title message/> }.into_any(),
             Page::AdminLogin { csrf, error } => view! { <AdminLoginPage csrf error/> }.into_any(),
-            Page::AdminDashboard { email, csrf, pending, pending_keys, tokens_today } => view! {
-                <AdminDashboardPage email csrf pending pending_keys tokens_today/>
+            Page::AdminDashboard {
+                email,
+                csrf,
+                pending,
+                pending_keys,
+                tokens_today,
+                attention,
+            } => view! {
+                <AdminDashboardPage email csrf pending pending_keys tokens_today attention/>
             }
             .into_any(),
             Page::AdminAudit { email, csrf, filter, entries } => {

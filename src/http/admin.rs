@@ -14,7 +14,7 @@ use portcullis_app::admin::{
 use portcullis_app::pages::Page;
 use portcullis_core::admin::{Admin, AdminPermission};
 use portcullis_core::api_key::{day_of, format_day, parse_day};
-use portcullis_core::api_key::{ApiKey, ApiKeyRequest, ApiKeyStatus};
+use portcullis_core::api_key::{ApiKey, ApiKeyRequest, ApiKeyStatus, VerifyOutcome};
 use portcullis_core::audit::AuditEntry;
 use portcullis_core::cidr::parse_networks;
 use portcullis_core::client::{parse_wire_list, Client, ClientStatus, ClientType};
@@ -242,32 +242,41 @@ pub async fn dashboard(State(state): State<AppState>, session: Session) -> Respo
         }
     };
     let pending = clients
-        .into_iter()
+        .iter()
         .filter(|c| c.status == ClientStatus::Pending)
         .map(|c| PendingClientLine {
             client_id: c.id.to_string(),
-            name: c.name,
+            name: c.name.clone(),
             client_type: c.client_type.to_string(),
             scopes: c.allowed_scopes.to_wire(),
         })
         .collect();
     let midnight = unix_now() - unix_now().rem_euclid(86_400);
     let tokens_today = state.store.tokens_issued_since(midnight).await.unwrap_or_default();
-    let pending_keys = if admin.may(AdminPermission::Keys) {
-        match state.store.list_api_keys(None).await {
-            Ok(keys) => {
-                keys.iter().filter(|k| k.status == ApiKeyStatus::Pending).map(key_line).collect()
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "key list failed");
-                return unavailable();
-            }
+    let keys = match state.store.list_api_keys(None).await {
+        Ok(keys) => keys,
+        Err(err) => {
+            tracing::error!(error = %err, "key list failed");
+            return unavailable();
         }
+    };
+    let pending_keys = if admin.may(AdminPermission::Keys) {
+        keys.iter().filter(|k| k.status == ApiKeyStatus::Pending).map(key_line).collect()
     } else {
         Vec::new()
     };
-    let data =
-        Page::AdminDashboard { email: admin.email, csrf, pending, pending_keys, tokens_today };
+    let attention = match attention(&state, &clients, &keys).await {
+        Ok(lines) => lines,
+        Err(response) => return response,
+    };
+    let data = Page::AdminDashboard {
+        email: admin.email,
+        csrf,
+        pending,
+        pending_keys,
+        tokens_today,
+        attention,
+    };
     page("Admin", data)
 }
 
@@ -1841,4 +1850,49 @@ pub async fn totp_disable(
     }
     let admin = Admin { totp_sealed: None, ..admin };
     account_page_with(&session, &admin, None, Some("The second factor is off.".into())).await
+}
+
+/// How far ahead the dashboard warns of keys and old secrets that stop working.
+const EXPIRY_WARNING_SECONDS: i64 = 14 * 86_400;
+
+/// The dashboard's "worth a look" lines: today's rate-limit rejections, active keys expiring
+/// within two weeks, and replaced client secrets whose overlap ends within two weeks.
+async fn attention(
+    state: &AppState,
+    clients: &[Client],
+    keys: &[ApiKey],
+) -> Result<Vec<String>, Response> {
+    let now = unix_now();
+    let rejected = state
+        .store
+        .verifications_on(day_of(now), VerifyOutcome::RateLimited)
+        .await
+        .map_err(|_| unavailable())?;
+    let mut lines = vec![format!("{rejected} API-key verifications rate limited today.")];
+    for key in keys.iter().filter(|k| k.status == ApiKeyStatus::Active) {
+        if let Some(at) =
+            key.expires_at.filter(|at| *at > now && *at - now < EXPIRY_WARNING_SECONDS)
+        {
+            lines.push(format!(
+                "API key {} of client {} expires {}.",
+                key.name,
+                key.client_id,
+                utc(at)
+            ));
+        }
+    }
+    for client in clients {
+        if let Some(previous) = client
+            .previous_secret
+            .as_ref()
+            .filter(|p| p.valid_until > now && p.valid_until - now < EXPIRY_WARNING_SECONDS)
+        {
+            lines.push(format!(
+                "The old secret of client {} stops working {}.",
+                client.name,
+                utc(previous.valid_until)
+            ));
+        }
+    }
+    Ok(lines)
 }

@@ -972,3 +972,22 @@ async fn an_admin_turns_on_totp_and_then_needs_a_fresh_code_to_sign_in() {
         .any(|e| e.action == "admin.sign_in" && e.details.contains("\"second_factor\":true")));
     assert!(audit.iter().all(|e| !e.details.contains(&totp::base32(&secret))), "never the secret");
 }
+
+#[tokio::test]
+async fn the_dashboard_points_at_rate_limits_and_what_is_about_to_expire() {
+    let fixture = crate::api_keys::Fixture::start().await;
+    let server = &fixture.server;
+    admin(server, "root@example.com", &[AdminPermission::Clients]).await;
+    let spec = crate::api_keys::KeySpec { per_minute: 1, burst: None, ..Default::default() };
+    let issued = fixture.issue(spec).await;
+    for _ in 0..3 {
+        fixture.verify(serde_json::json!({ "key": issued.key })).await;
+    }
+    server.state.usage.flush(&server.state.store).await.unwrap();
+    server.operator.rotate_client_secret(&fixture.owner.id, Some(48)).await.unwrap();
+
+    let mut root = signed_in(server, "root@example.com").await;
+    let text = root.get(server, "/admin").await.text();
+    assert!(text.contains("2 API-key verifications rate limited today."), "{text}");
+    assert!(text.contains("stops working"), "the overlapping secret");
+}

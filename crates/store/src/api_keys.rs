@@ -328,3 +328,20 @@ impl ApiKeyStore for SqlStore {
         Ok(days.into_values().collect())
     }
 }
+
+impl SqlStore {
+    /// Verifications on `day` with `outcome`, over every key (a dashboard tile).
+    pub async fn verifications_on(&self, day: i64, outcome: VerifyOutcome) -> StoreResult<u64> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(count), 0) AS total FROM api_key_usage \
+             WHERE day = $1 AND outcome = $2",
+        )
+        .bind(day)
+        .bind(outcome.as_str())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let total: i64 = row.try_get("total").map_err(map_err)?;
+        Ok(u64::try_from(total).unwrap_or_default())
+    }
+}
