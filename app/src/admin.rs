@@ -710,7 +710,12 @@ pub fn AdminAnalyticsPage(
     client_id: String,
     series: Vec<String>,
     days: Vec<DayCounts>,
+    /// Per day: distinct users who got a token, tokens revoked.
+    activity: Vec<DayCounts>,
+    /// (scope, tokens that carried it).
+    scope_usage: Vec<(String, u64)>,
 ) -> impl IntoView {
+    let activity_series = vec!["unique users".to_owned(), "revocations".to_owned()];
     let csv = format!("/admin/analytics.csv?from={from}&to={to}&client_id={client_id}");
     let rows = days.clone();
     let header = series.clone();
@@ -725,6 +730,13 @@ pub fn AdminAnalyticsPage(
             </form>
             <h2 class="mt-6 font-semibold">"Tokens issued per day, by grant type"</h2>
             <DayChart days series label="Tokens issued per day by grant type" test_id="tokens-chart"/>
+            <h2 class="mt-8 font-semibold">"Unique users and revocations per day"</h2>
+            <DayChart days=activity series=activity_series label="Unique users and revocations per day" test_id="activity-chart"/>
+            <h2 class="mt-8 font-semibold">"Scope usage (tokens carrying each scope)"</h2>
+            <ul class="mt-2 text-sm" data-testid="scope-usage">
+                {scope_usage.into_iter().map(|(scope, n)| view! { <li><code>{scope}</code>{format!(": {n}")}</li> }).collect_view()}
+            </ul>
+            <h2 class="mt-8 font-semibold">"Tokens per day"</h2>
             <table class="mt-4 text-left text-sm" data-testid="tokens-table">
                 <thead>
                     <tr class="border-b border-slate-300">

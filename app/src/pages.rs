@@ -82,6 +82,8 @@ pub enum Page {
         client_id: String,
         series: Vec<String>,
         days: Vec<DayCounts>,
+        activity: Vec<DayCounts>,
+        scope_usage: Vec<(String, u64)>,
     },
     AdminUsers {
         email: String,
@@ -171,8 +173,18 @@ impl Page {
             Page::AdminClient { email, csrf, client, new_secret } => {
                 view! { <AdminClientPage email csrf client=*client new_secret/> }.into_any()
             }
-            Page::AdminAnalytics { email, csrf, from, to, client_id, series, days } => view! {
-                <AdminAnalyticsPage email csrf from to client_id series days/>
+            Page::AdminAnalytics {
+                email,
+                csrf,
+                from,
+                to,
+                client_id,
+                series,
+                days,
+                activity,
+                scope_usage,
+            } => view! {
+                <AdminAnalyticsPage email csrf from to client_id series days activity scope_usage/>
             }
             .into_any(),
             Page::AdminUsers { email, csrf, users } => {

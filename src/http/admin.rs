@@ -865,6 +865,32 @@ pub async fn analytics_page(
         Ok(found) => found,
         Err(response) => return response,
     };
+    let activity = match state
+        .store
+        .token_activity(period.from_day, period.to_day, period.client_id.as_deref())
+        .await
+    {
+        Ok(activity) => activity,
+        Err(err) => {
+            tracing::error!(error = %err, "analytics query failed");
+            return unavailable();
+        }
+    };
+    let count_on =
+        |list: &[(i64, u64)], day: i64| list.iter().find(|(d, _)| *d == day).map_or(0, |(_, n)| *n);
+    let activity_days = (period.from_day..=period.to_day)
+        .map(|day| DayCounts {
+            day: format_day(day),
+            counts: [
+                ("unique users", count_on(&activity.unique_users, day)),
+                ("revocations", count_on(&activity.revocations, day)),
+            ]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| (name.to_owned(), n))
+            .collect(),
+        })
+        .collect();
     let Some(csrf) = csrf_token(&session).await else { return unavailable() };
     let data = Page::AdminAnalytics {
         email: admin.email,
@@ -874,6 +900,8 @@ pub async fn analytics_page(
         client_id: period.client_id.unwrap_or_default(),
         series,
         days,
+        activity: activity_days,
+        scope_usage: activity.scope_usage,
     };
     page("Analytics", data)
 }

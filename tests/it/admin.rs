@@ -474,6 +474,10 @@ async fn analytics_chart_and_csv_show_the_tokens_issued() {
     assert!(page.contains(&format!("{today} client_credentials: 3")), "a bar per grant type");
     assert!(page.contains(&format!("{today} authorization_code: 1")));
 
+    // Alice got a token today (one unique user); the scope usage counts each scope's tokens.
+    assert!(page.contains(&format!("{today} unique users: 1")), "unique users");
+    // (Hydration markers, `<!>`, sit between the text nodes of the server's HTML.)
+    assert!(page.replace("<!>", "").contains("<code>svc:read</code>: 3"), "scope usage");
     let csv = browser.get(&flow.server, "/admin/analytics.csv").await;
     assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
     let text = csv.text();

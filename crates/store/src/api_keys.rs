@@ -333,7 +333,7 @@ impl SqlStore {
     /// Verifications on `day` with `outcome`, over every key (a dashboard tile).
     pub async fn verifications_on(&self, day: i64, outcome: VerifyOutcome) -> StoreResult<u64> {
         let row = sqlx::query(
-            "SELECT COALESCE(SUM(count), 0) AS total FROM api_key_usage \
+            "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) AS total FROM api_key_usage \
              WHERE day = $1 AND outcome = $2",
         )
         .bind(day)

@@ -265,3 +265,85 @@ impl SqlStore {
         Ok(used)
     }
 }
+
+/// What the analytics page shows besides tokens per grant type, over a period.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenActivity {
+    /// (day, distinct users who got a token that day).
+    pub unique_users: Vec<(i64, u64)>,
+    /// (day, tokens revoked that day).
+    pub revocations: Vec<(i64, u64)>,
+    /// (scope, tokens that carried it), most used first.
+    pub scope_usage: Vec<(String, u64)>,
+}
+
+impl SqlStore {
+    /// Unique users, revocations per day and scope usage over `from_day..=to_day`, for one
+    /// client or all.
+    pub async fn token_activity(
+        &self,
+        from_day: i64,
+        to_day: i64,
+        client_id: Option<&str>,
+    ) -> StoreResult<TokenActivity> {
+        let (from, to) = (from_day * 86_400, (to_day + 1) * 86_400);
+        let per_day = |rows: Vec<sqlx::any::AnyRow>| -> StoreResult<Vec<(i64, u64)>> {
+            rows.iter()
+                .map(|row| {
+                    let day: i64 = row.try_get("day").map_err(map_err)?;
+                    let n: i64 = row.try_get("n").map_err(map_err)?;
+                    Ok((day, u64::try_from(n).unwrap_or_default()))
+                })
+                .collect()
+        };
+        // User tokens are those with a grant; a client's own tokens have no user.
+        let users = sqlx::query(
+            "SELECT issued_at / 86400 AS day, COUNT(DISTINCT subject) AS n FROM tokens \
+             WHERE issued_at >= $1 AND issued_at < $2 AND grant_id IS NOT NULL \
+             AND ($3 IS NULL OR client_id = $3) GROUP BY issued_at / 86400 ORDER BY day",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(client_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let revoked = sqlx::query(
+            "SELECT revoked_at / 86400 AS day, COUNT(*) AS n FROM tokens \
+             WHERE revoked_at >= $1 AND revoked_at < $2 AND ($3 IS NULL OR client_id = $3) \
+             GROUP BY revoked_at / 86400 ORDER BY day",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(client_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let scope_rows = sqlx::query(
+            "SELECT scopes, COUNT(*) AS n FROM tokens WHERE issued_at >= $1 AND issued_at < $2 \
+             AND ($3 IS NULL OR client_id = $3) GROUP BY scopes",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(client_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let mut scopes: std::collections::BTreeMap<String, u64> = Default::default();
+        for row in &scope_rows {
+            let list: String = row.try_get("scopes").map_err(map_err)?;
+            let n: i64 = row.try_get("n").map_err(map_err)?;
+            for scope in list.split(' ').filter(|s| !s.is_empty()) {
+                *scopes.entry(scope.to_owned()).or_default() +=
+                    u64::try_from(n).unwrap_or_default();
+            }
+        }
+        let mut scope_usage: Vec<(String, u64)> = scopes.into_iter().collect();
+        scope_usage.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+        Ok(TokenActivity {
+            unique_users: per_day(users)?,
+            revocations: per_day(revoked)?,
+            scope_usage,
+        })
+    }
+}
