@@ -316,6 +316,8 @@ pub fn AdminRevokePage(
     csrf: String,
     client_id: String,
     username: String,
+    from: String,
+    to: String,
     preview: Option<RevocationCounts>,
     revoked: Option<RevocationCounts>,
 ) -> impl IntoView {
@@ -334,6 +336,10 @@ pub fn AdminRevokePage(
                     <input name="username" value=username.clone()
                         class="ml-2 rounded border border-slate-300 px-2 py-1"/>
                 </label>
+                <span class="text-sm text-slate-500">"or issued from"</span>
+                <input name="from" type="date" value=from.clone() class="rounded border border-slate-300 px-2 py-1 text-sm"/>
+                <span class="text-sm text-slate-500">"to"</span>
+                <input name="to" type="date" value=to.clone() class="rounded border border-slate-300 px-2 py-1 text-sm"/>
                 <button type="submit" class="rounded border border-slate-300 px-3 py-1 text-sm">
                     "Count tokens"
                 </button>
@@ -346,6 +352,8 @@ pub fn AdminRevokePage(
                     <input type="hidden" name="csrf" value=csrf.clone()/>
                     <input type="hidden" name="client_id" value=client_id/>
                     <input type="hidden" name="username" value=username/>
+                    <input type="hidden" name="from" value=from/>
+                    <input type="hidden" name="to" value=to/>
                     <input name="reason" placeholder="Reason (for the audit log)" required
                         class="mt-3 w-full rounded border border-slate-300 px-2 py-1 text-sm"/>
                     <button type="submit"

@@ -134,6 +134,8 @@ pub enum Page {
         csrf: String,
         client_id: String,
         username: String,
+        from: String,
+        to: String,
         preview: Option<RevocationCounts>,
         revoked: Option<RevocationCounts>,
     },
@@ -211,10 +213,12 @@ impl Page {
                 <crate::admin::AdminAccountPage email csrf totp_on enrolment notice/>
             }
             .into_any(),
-            Page::AdminRevoke { email, csrf, client_id, username, preview, revoked } => view! {
-                <AdminRevokePage email csrf client_id username preview revoked/>
+            Page::AdminRevoke { email, csrf, client_id, username, from, to, preview, revoked } => {
+                view! {
+                    <AdminRevokePage email csrf client_id username from to preview revoked/>
+                }
+                .into_any()
             }
-            .into_any(),
         }
     }
 }

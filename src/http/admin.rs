@@ -497,16 +497,48 @@ pub struct RevokeQuery {
     client_id: String,
     #[serde(default)]
     username: String,
+    /// A period instead (`YYYY-MM-DD`, both ends included): every token issued in it.
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+impl RevokeQuery {
+    fn of(form: &Form) -> Self {
+        let get = |name: &str| form.get(name).unwrap_or_default().to_owned();
+        Self {
+            client_id: get("client_id"),
+            username: get("username"),
+            from: get("from"),
+            to: get("to"),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        [&self.client_id, &self.username, &self.from, &self.to].iter().all(|v| v.trim().is_empty())
+    }
 }
 
 /// The selection a revocation form names: a client (`admin:clients`) or a user
 /// (`admin:users`), with the words the page shows for it.
 async fn selection_of(
     state: &AppState,
-    client_id: &str,
-    username: &str,
+    query: &RevokeQuery,
 ) -> Result<(TokenSelection, AdminPermission, String), Response> {
-    let (client_id, username) = (client_id.trim(), username.trim());
+    let (client_id, username) = (query.client_id.trim(), query.username.trim());
+    let (from, to) = (query.from.trim(), query.to.trim());
+    if client_id.is_empty() && username.is_empty() && !from.is_empty() && !to.is_empty() {
+        let (Some(first), Some(last)) = (parse_day(from), parse_day(to)) else {
+            return Err(not_done("Dates are YYYY-MM-DD."));
+        };
+        if first > last {
+            return Err(not_done("The period must run forwards."));
+        }
+        let selection = TokenSelection::IssuedBetween(first * 86_400, (last + 1) * 86_400);
+        let label = format!("tokens issued {from} to {to}");
+        return Ok((selection, AdminPermission::Clients, label));
+    }
     match (client_id.is_empty(), username.is_empty()) {
         (false, true) => {
             let client = state.live.client(client_id).ok_or_else(|| {
@@ -526,7 +558,11 @@ async fn selection_of(
                 })?;
             Ok((TokenSelection::User(user.id), AdminPermission::Users, format!("user {username}")))
         }
-        _ => Err(message(StatusCode::BAD_REQUEST, "Choose one", "Give a client id or a username.")),
+        _ => Err(message(
+            StatusCode::BAD_REQUEST,
+            "Choose one",
+            "Give a client id, a username, or a period (from and to).",
+        )),
     }
 }
 
@@ -542,12 +578,11 @@ pub async fn revoke_page(
     };
     let Some(csrf) = csrf_token(&session).await else { return unavailable() };
     let mut preview = None;
-    if !query.client_id.trim().is_empty() || !query.username.trim().is_empty() {
-        let (selection, permission, label) =
-            match selection_of(&state, &query.client_id, &query.username).await {
-                Ok(found) => found,
-                Err(response) => return response,
-            };
+    if !query.is_empty() {
+        let (selection, permission, label) = match selection_of(&state, &query).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
         if let Err(response) = require(&state, &session, Some(permission)).await {
             return response;
         }
@@ -567,6 +602,8 @@ pub async fn revoke_page(
         csrf,
         client_id: query.client_id,
         username: query.username,
+        from: query.from,
+        to: query.to,
         preview,
         revoked: None,
     };
@@ -585,9 +622,8 @@ pub async fn revoke_submit(
         Ok(form) => form,
         Err(response) => return response,
     };
-    let (client_id, username) =
-        (form.get("client_id").unwrap_or_default(), form.get("username").unwrap_or_default());
-    let (selection, permission, label) = match selection_of(&state, client_id, username).await {
+    let query = RevokeQuery::of(&form);
+    let (selection, permission, label) = match selection_of(&state, &query).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -609,8 +645,10 @@ pub async fn revoke_submit(
     let page_data = Page::AdminRevoke {
         email: admin.email,
         csrf,
-        client_id: client_id.to_owned(),
-        username: username.to_owned(),
+        client_id: query.client_id,
+        username: query.username,
+        from: query.from,
+        to: query.to,
         preview: None,
         revoked: Some(RevocationCounts {
             selection: label,

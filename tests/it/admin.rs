@@ -995,3 +995,45 @@ async fn the_dashboard_points_at_rate_limits_and_what_is_about_to_expire() {
     assert!(text.contains("2 API-key verifications rate limited today."), "{text}");
     assert!(text.contains("stops working"), "the overlapping secret");
 }
+
+#[tokio::test]
+async fn bulk_revocation_by_period_hits_the_tokens_issued_in_it() {
+    let server = TestServer::start().await;
+    server.scope("svc:read", &[], false).await;
+    admin(&server, "root@example.com", &[AdminPermission::Clients]).await;
+    let one = server.service_client("svc:read").await;
+    let two = server.service_client("svc:read").await;
+    let tokens =
+        [server.access_token(&one, "svc:read").await, server.access_token(&two, "svc:read").await];
+    let today = portcullis_core::api_key::format_day(portcullis_core::api_key::day_of(
+        portcullis::clock::unix_now(),
+    ));
+
+    let mut root = signed_in(&server, "root@example.com").await;
+    let old = root.get(&server, "/admin/revoke?from=2020-01-01&to=2020-01-31").await.text();
+    assert!(old.contains("0 access tokens"), "nothing then");
+    let preview = root.get(&server, &format!("/admin/revoke?from={today}&to={today}")).await;
+    assert!(
+        preview.text().contains("2 access tokens and 0 refresh tokens are live"),
+        "{}",
+        preview.text()
+    );
+    let csrf = csrf_of(&preview);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("from", today.as_str()),
+        ("to", today.as_str()),
+        ("reason", "key leak"),
+    ];
+    assert!(root
+        .post(&server, "/admin/revoke", &form)
+        .await
+        .text()
+        .contains("revoked 2 access tokens"));
+    assert_eq!(server.introspect(&one, &tokens[0]).await.json()["active"], false);
+    assert_eq!(server.introspect(&two, &tokens[1]).await.json()["active"], false);
+    assert_eq!(
+        root.get(&server, "/admin/revoke?from=2026-12-05&to=2026-12-01").await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
