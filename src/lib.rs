@@ -1,6 +1,7 @@
 //! Portcullis server: configuration, the HTTP surface, the operator CLI and the service layer
 //! both share. Protocol rules live in `portcullis-core`; storage in `portcullis-store`.
 
+pub mod auth_failures;
 pub mod bootstrap;
 pub mod cli;
 pub mod clock;

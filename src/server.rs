@@ -8,6 +8,7 @@ use portcullis_core::keys::SigningAlgorithm;
 use portcullis_core::store::{ApiKeyStore, ChangeFeed};
 use portcullis_store::GroupCommit;
 
+use crate::auth_failures::AuthFailureCounter;
 use crate::bootstrap;
 use crate::config::ServerConfig;
 use crate::http::{router, AppState, Throttles};
@@ -74,6 +75,12 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     };
     let usage = Arc::new(UsageRecorder::default());
     tokio::spawn(flush_periodically(usage.clone(), store.clone(), config.usage_flush_interval));
+    let auth_failures = Arc::new(AuthFailureCounter::default());
+    tokio::spawn(flush_auth_failures(
+        auth_failures.clone(),
+        store.clone(),
+        config.usage_flush_interval,
+    ));
 
     Ok(AppState {
         tokens: GroupCommit::start(store.clone()),
@@ -81,6 +88,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         throttles,
         rate_limiter: Arc::new(rate_limiter),
         usage,
+        auth_failures,
         store,
         live,
         hasher,
@@ -120,6 +128,9 @@ pub async fn persist_before_exit(state: &AppState) {
     if let Err(err) = state.usage.flush(&state.store).await {
         tracing::error!(error = %err, "could not flush API-key usage at shutdown");
     }
+    if let Err(err) = state.auth_failures.flush(&state.store).await {
+        tracing::error!(error = %err, "could not flush failed-authentication counts at shutdown");
+    }
     if let Err(err) = state.store.save_rate_state(&state.rate_limiter.snapshot()).await {
         tracing::error!(error = %err, "could not save the rate-limit state at shutdown");
     }
@@ -140,5 +151,21 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+/// Writes the failed-authentication counts every `interval` until the process ends.
+async fn flush_auth_failures(
+    counter: Arc<AuthFailureCounter>,
+    store: portcullis_store::SqlStore,
+    interval: std::time::Duration,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(err) = counter.flush(&store).await {
+            tracing::warn!(error = %err, "could not write failed-authentication counts; keeping them");
+        }
     }
 }

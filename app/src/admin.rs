@@ -722,7 +722,10 @@ pub fn AdminAnalyticsPage(
     activity: Vec<DayCounts>,
     /// (scope, tokens that carried it).
     scope_usage: Vec<(String, u64)>,
+    /// (reason, failed client authentications).
+    auth_failures: Vec<(String, u64)>,
 ) -> impl IntoView {
+    let no_failures = auth_failures.is_empty();
     let activity_series = vec!["unique users".to_owned(), "revocations".to_owned()];
     let csv = format!("/admin/analytics.csv?from={from}&to={to}&client_id={client_id}");
     let rows = days.clone();
@@ -743,6 +746,11 @@ pub fn AdminAnalyticsPage(
             <h2 class="mt-8 font-semibold">"Scope usage (tokens carrying each scope)"</h2>
             <ul class="mt-2 text-sm" data-testid="scope-usage">
                 {scope_usage.into_iter().map(|(scope, n)| view! { <li><code>{scope}</code>{format!(": {n}")}</li> }).collect_view()}
+            </ul>
+            <h2 class="mt-8 font-semibold">"Failed client authentications by reason"</h2>
+            {no_failures.then(|| view! { <p class="mt-2 text-sm text-slate-600">"None."</p> })}
+            <ul class="mt-2 text-sm" data-testid="auth-failures">
+                {auth_failures.into_iter().map(|(reason, n)| view! { <li><code>{reason}</code>{format!(": {n}")}</li> }).collect_view()}
             </ul>
             <h2 class="mt-8 font-semibold">"Tokens per day"</h2>
             <table class="mt-4 text-left text-sm" data-testid="tokens-table">

@@ -84,6 +84,7 @@ pub enum Page {
         days: Vec<DayCounts>,
         activity: Vec<DayCounts>,
         scope_usage: Vec<(String, u64)>,
+        auth_failures: Vec<(String, u64)>,
     },
     AdminUsers {
         email: String,
@@ -185,8 +186,11 @@ impl Page {
                 days,
                 activity,
                 scope_usage,
+                auth_failures,
             } => view! {
-                <AdminAnalyticsPage email csrf from to client_id series days activity scope_usage/>
+                <AdminAnalyticsPage
+                    email csrf from to client_id series days activity scope_usage auth_failures
+                />
             }
             .into_any(),
             Page::AdminUsers { email, csrf, users } => {

@@ -37,3 +37,13 @@ ALTER TABLE clients ADD COLUMN previous_secret_hash BYTEA;
 ALTER TABLE clients ADD COLUMN previous_secret_until BIGINT;
 ALTER TABLE clients ADD COLUMN previous_secret_last_used_at BIGINT;
 ALTER TABLE clients ADD COLUMN previous_secret_last_used_ip TEXT;
+
+-- Failed client authentications per UTC day, client ("unknown" for unregistered ids) and
+-- reason: the dashboard's and analytics' failed-authentication figures.
+CREATE TABLE client_auth_failures (
+    day       BIGINT NOT NULL,
+    client_id TEXT NOT NULL,
+    reason    TEXT NOT NULL,
+    count     BIGINT NOT NULL,
+    PRIMARY KEY (day, client_id, reason)
+);

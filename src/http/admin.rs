@@ -914,6 +914,17 @@ pub async fn analytics_page(
             return unavailable();
         }
     };
+    let auth_failures = match state
+        .store
+        .auth_failures_between(period.from_day, period.to_day, period.client_id.as_deref())
+        .await
+    {
+        Ok(failures) => failures,
+        Err(err) => {
+            tracing::error!(error = %err, "analytics query failed");
+            return unavailable();
+        }
+    };
     let count_on =
         |list: &[(i64, u64)], day: i64| list.iter().find(|(d, _)| *d == day).map_or(0, |(_, n)| *n);
     let activity_days = (period.from_day..=period.to_day)
@@ -940,6 +951,7 @@ pub async fn analytics_page(
         days,
         activity: activity_days,
         scope_usage: activity.scope_usage,
+        auth_failures,
     };
     page("Analytics", data)
 }
@@ -1934,7 +1946,18 @@ async fn attention(
         .verifications_on(day_of(now), VerifyOutcome::RateLimited)
         .await
         .map_err(|_| unavailable())?;
-    let mut lines = vec![format!("{rejected} API-key verifications rate limited today.")];
+    let failed: u64 = state
+        .store
+        .auth_failures_between(day_of(now), day_of(now), None)
+        .await
+        .map_err(|_| unavailable())?
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    let mut lines = vec![
+        format!("{failed} failed client authentications today."),
+        format!("{rejected} API-key verifications rate limited today."),
+    ];
     for key in keys.iter().filter(|k| k.status == ApiKeyStatus::Active) {
         if let Some(at) =
             key.expires_at.filter(|at| *at > now && *at - now < EXPIRY_WARNING_SECONDS)

@@ -62,7 +62,11 @@ pub fn authenticate_with(
             state.throttles.client_auth.forgive(&throttle_key);
             Ok(client)
         }
-        Err(failure) => Err(reject(Some(presented.client_id()), failure)),
+        Err(failure) => {
+            let known = state.live.client(presented.client_id()).map(|c| c.id.to_string());
+            state.auth_failures.record(known.as_deref(), failure.reason.as_str(), now);
+            Err(reject(Some(presented.client_id()), failure))
+        }
     }
 }
 

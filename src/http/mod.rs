@@ -64,6 +64,8 @@ pub struct AppState {
     pub throttles: Arc<Throttles>,
     pub rate_limiter: Arc<RateLimiter>,
     pub usage: Arc<UsageRecorder>,
+    /// Failed client authentications, counted for the admin portal.
+    pub auth_failures: Arc<crate::auth_failures::AuthFailureCounter>,
     pub leptos_options: LeptosOptions,
 }
 

@@ -989,9 +989,20 @@ async fn the_dashboard_points_at_rate_limits_and_what_is_about_to_expire() {
     }
     server.state.usage.flush(&server.state.store).await.unwrap();
     server.operator.rotate_client_secret(&fixture.owner.id, Some(48)).await.unwrap();
+    // Two wrong secrets for a registered client, one for an id nobody registered.
+    let wrong = TestClient { id: fixture.owner.id.clone(), secret: Some("pcs_wrong".into()) };
+    let stranger = TestClient { id: "nobody".into(), secret: Some("pcs_wrong".into()) };
+    for caller in [&wrong, &wrong, &stranger] {
+        assert_eq!(server.token(caller, "quote:read").await.status, StatusCode::UNAUTHORIZED);
+    }
+    server.state.auth_failures.flush(&server.state.store).await.unwrap();
 
     let mut root = signed_in(server, "root@example.com").await;
     let text = root.get(server, "/admin").await.text();
+    assert!(text.contains("3 failed client authentications today."), "{text}");
+    let analytics = root.get(server, "/admin/analytics").await.text().replace("<!>", "");
+    assert!(analytics.contains("<code>bad_secret</code>: 2"), "{analytics}");
+    assert!(analytics.contains("<code>unknown_client</code>: 1"));
     assert!(text.contains("2 API-key verifications rate limited today."), "{text}");
     assert!(text.contains("stops working"), "the overlapping secret");
 }

@@ -347,3 +347,53 @@ impl SqlStore {
         })
     }
 }
+
+impl SqlStore {
+    /// Adds failed-authentication counts (day, client, reason, count), in one transaction.
+    pub async fn add_auth_failures(&self, rows: &[(i64, String, String, u64)]) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        for (day, client, reason, count) in rows {
+            sqlx::query(
+                "INSERT INTO client_auth_failures (day, client_id, reason, count) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (day, client_id, reason) \
+                 DO UPDATE SET count = client_auth_failures.count + excluded.count",
+            )
+            .bind(*day)
+            .bind(client.as_str())
+            .bind(reason.as_str())
+            .bind(i64::try_from(*count).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    /// Failed client authentications per reason over `from_day..=to_day`, for one client or
+    /// all, most frequent first.
+    pub async fn auth_failures_between(
+        &self,
+        from_day: i64,
+        to_day: i64,
+        client_id: Option<&str>,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        let rows = sqlx::query(
+            "SELECT reason, CAST(SUM(count) AS BIGINT) AS n FROM client_auth_failures \
+             WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR client_id = $3) \
+             GROUP BY reason ORDER BY n DESC, reason",
+        )
+        .bind(from_day)
+        .bind(to_day)
+        .bind(client_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let reason: String = row.try_get("reason").map_err(map_err)?;
+                let n: i64 = row.try_get("n").map_err(map_err)?;
+                Ok((reason, u64::try_from(n).unwrap_or_default()))
+            })
+            .collect()
+    }
+}
