@@ -178,6 +178,8 @@ pub struct ServerConfig {
     pub usage_flush_interval: Duration,
     /// How long an authorization code may wait to be redeemed.
     pub authorization_code_lifetime: u32,
+    /// Days audit entries are kept; `None` (unset) keeps them for ever. Set explicitly.
+    pub audit_retention_days: Option<u32>,
     /// How long a browser session lasts without activity.
     pub session_lifetime: Duration,
 }
@@ -271,6 +273,16 @@ impl ServerConfig {
                 (10, 600),
                 60,
             )?,
+            audit_retention_days: match raw.get("PORTCULLIS_AUDIT_RETENTION_DAYS") {
+                None => None,
+                Some(_) => Some(bounded(
+                    raw,
+                    "PORTCULLIS_AUDIT_RETENTION_DAYS",
+                    "days audit entries are kept, 30 to 36500 (unset: for ever)",
+                    (30, 36_500),
+                    0,
+                )?),
+            },
             session_lifetime: Duration::from_secs(u64::from(bounded(
                 raw,
                 "PORTCULLIS_SESSION_LIFETIME",

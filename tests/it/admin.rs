@@ -1048,3 +1048,30 @@ async fn bulk_revocation_by_period_hits_the_tokens_issued_in_it() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn retention_prunes_old_entries_audits_itself_and_keeps_the_chain_verifiable() {
+    let server = TestServer::start().await;
+    let old = portcullis::clock::unix_now() - 40 * 86_400;
+    for _ in 0..3 {
+        let entry = portcullis_core::audit::NewAuditEntry {
+            at: old,
+            actor: "cli".into(),
+            action: "scope.put".into(),
+            target: "scope:old".into(),
+            source_ip: None,
+            details: serde_json::json!({}),
+        };
+        server.state.store.append_audit(&entry).await.unwrap();
+    }
+    admin(&server, "root@example.com", &[AdminPermission::Audit]).await;
+
+    assert_eq!(server.operator.prune_audit(30).await.unwrap(), 3);
+    let entries = server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
+    assert!(entries.iter().all(|e| e.target != "scope:old"));
+    assert!(entries
+        .iter()
+        .any(|e| e.action == "audit.prune" && e.details.contains("\"deleted\":3")));
+    assert!(server.operator.verify_audit_chain().await.unwrap().is_ok());
+    assert_eq!(server.operator.prune_audit(30).await.unwrap(), 0, "a second run finds nothing");
+}

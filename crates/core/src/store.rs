@@ -494,6 +494,9 @@ pub trait AuditStore {
         &self,
         filter: &AuditFilter,
     ) -> impl Future<Output = StoreResult<Vec<AuditEntry>>> + Send;
+    /// Deletes the entries recorded before `before`, keeping the hash of the last one deleted
+    /// as the anchor the rest of the chain verifies from; returns how many went.
+    fn prune_audit(&self, before: UnixTime) -> impl Future<Output = StoreResult<u64>> + Send;
     /// The whole remaining chain, oldest first, and the hash it starts from (the genesis hash,
     /// or the last pruned entry's hash).
     fn audit_chain(&self) -> impl Future<Output = StoreResult<(Vec<u8>, Vec<AuditEntry>)>> + Send;

@@ -17,8 +17,6 @@ const ADMIN_COLUMNS: &str = "id, email, password_hash, permissions, created_at, 
 const TOTP_COLUMNS: &str = "totp_sealed, totp_last_step";
 const AUDIT_COLUMNS: &str = "id, at, actor, action, target, source_ip, details, prev_hash, hash";
 /// The `meta` key holding the hash of the last pruned entry, where the chain now starts.
-// FIXME(audit-retention): nothing prunes the log yet, so the anchor is always the genesis hash;
-// the retention job (explicit setting, itself audited) comes with the background jobs.
 const AUDIT_ANCHOR: &str = "audit_anchor";
 /// PostgreSQL advisory lock that orders appends from every instance ("AUDIT" in ASCII).
 const AUDIT_APPEND_LOCK: i64 = 0x0041_5544_4954;
@@ -297,6 +295,46 @@ impl AuditStore for SqlStore {
             .await
             .map_err(map_err)?;
         rows.iter().map(audit_from_row).collect()
+    }
+
+    async fn prune_audit(&self, before: UnixTime) -> StoreResult<u64> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        // Appends and prunes take turns, so the anchor is always the entry right before the
+        // first one kept.
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(AUDIT_APPEND_LOCK)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        let last =
+            sqlx::query("SELECT id, hash FROM audit_log WHERE at < $1 ORDER BY id DESC LIMIT 1")
+                .bind(before)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        let Some(last) = last else { return Ok(0) };
+        let id: i64 = last.try_get("id").map_err(map_err)?;
+        let hash: Vec<u8> = last.try_get("hash").map_err(map_err)?;
+        let deleted = sqlx::query("DELETE FROM audit_log WHERE id <= $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(AUDIT_ANCHOR)
+        .bind(hex)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(deleted)
     }
 
     async fn audit_chain(&self) -> StoreResult<(Vec<u8>, Vec<AuditEntry>)> {

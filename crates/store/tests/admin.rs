@@ -128,3 +128,23 @@ async fn the_log_filters_by_actor_action_target_and_time() {
     assert_eq!(first.details, "{\"reason\":\"it's fine\"}");
     assert_eq!(first.source_ip.as_deref(), Some("198.51.100.7"));
 }
+
+#[tokio::test]
+async fn pruning_drops_a_prefix_and_the_rest_verifies_from_its_anchor() {
+    let (store, _db) = store().await;
+    for at in 1_000..1_005 {
+        store.append_audit(&NewAuditEntry { at, ..entry("scope.put", "scope:s") }).await.unwrap();
+    }
+    assert_eq!(store.prune_audit(1_003).await.unwrap(), 3);
+    let (anchor, chain) = store.audit_chain().await.unwrap();
+    assert_eq!(chain.iter().map(|e| e.id).collect::<Vec<_>>(), [4, 5]);
+    assert_ne!(anchor, GENESIS.to_vec());
+    assert_eq!(verify_chain(&chain, &anchor), Ok(()));
+    assert_eq!(store.prune_audit(1_003).await.unwrap(), 0, "idempotent");
+
+    // New entries keep linking on.
+    store.append_audit(&entry("client.approve", "client:c1")).await.unwrap();
+    let (anchor, chain) = store.audit_chain().await.unwrap();
+    assert_eq!(verify_chain(&chain, &anchor), Ok(()));
+    assert_eq!(chain.last().unwrap().id, 6);
+}
