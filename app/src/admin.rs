@@ -401,6 +401,8 @@ pub struct ClientDetail {
     /// Allowed scopes no token of the client carried in the last 30 days: candidates to take
     /// away (least privilege).
     pub unused_scopes: String,
+    /// The client's newest audit entries: its history.
+    pub history: Vec<AuditLine>,
 }
 
 /// An API key as the admin pages show it (never the key: only its visible prefix).
@@ -424,9 +426,19 @@ pub struct PreviousSecretLine {
 }
 
 #[component]
-pub fn AdminClientsPage(email: String, csrf: String, clients: Vec<ClientLine>) -> impl IntoView {
+pub fn AdminClientsPage(
+    email: String,
+    csrf: String,
+    query: String,
+    clients: Vec<ClientLine>,
+) -> impl IntoView {
     view! {
         <Frame title="Clients".to_owned() signed_in_as=Some(email) csrf=csrf>
+            <form method="get" action="/admin/clients" class="mt-4 flex gap-2 text-sm">
+                <input name="q" value=query placeholder="Name or client id"
+                    class="rounded border border-slate-300 px-2 py-1"/>
+                <button type="submit" class="rounded border border-slate-300 px-3 py-1">"Search"</button>
+            </form>
             <a class="mt-4 inline-block rounded bg-indigo-700 px-3 py-1 text-sm font-semibold text-white"
                 href="/admin/clients/new">"New client"</a>
             <table class="mt-6 w-full text-left text-sm" data-testid="clients">
@@ -530,6 +542,14 @@ pub fn AdminClientPage(
                     </button>
                 </form>
             })}
+            <section class="mt-8">
+                <h2 class="font-semibold">"History"</h2>
+                <ul class="mt-2 space-y-1 text-sm" data-testid="client-history">
+                    {client.history.into_iter().map(|e| view! {
+                        <li>{format!("{} {} {} {}", e.at, e.actor, e.action, e.details)}</li>
+                    }).collect_view()}
+                </ul>
+            </section>
             {keys.map(|keys| view! {
                 <section class="mt-8">
                     <h2 class="font-semibold">"API keys"</h2>

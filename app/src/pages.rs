@@ -65,6 +65,7 @@ pub enum Page {
     AdminClients {
         email: String,
         csrf: String,
+        query: String,
         clients: Vec<ClientLine>,
     },
     AdminClient {
@@ -170,8 +171,8 @@ impl Page {
             Page::AdminAudit { email, csrf, filter, entries } => {
                 view! { <AdminAuditPage email csrf filter entries/> }.into_any()
             }
-            Page::AdminClients { email, csrf, clients } => {
-                view! { <AdminClientsPage email csrf clients/> }.into_any()
+            Page::AdminClients { email, csrf, query, clients } => {
+                view! { <AdminClientsPage email csrf query clients/> }.into_any()
             }
             Page::AdminClient { email, csrf, client, new_secret } => {
                 view! { <AdminClientPage email csrf client=*client new_secret/> }.into_any()

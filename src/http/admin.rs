@@ -659,8 +659,19 @@ pub async fn revoke_submit(
     page("Tokens revoked", page_data)
 }
 
-/// `GET /admin/clients` (`admin:clients`).
-pub async fn clients_page(State(state): State<AppState>, session: Session) -> Response {
+#[derive(Deserialize, Default)]
+pub struct ClientSearch {
+    #[serde(default)]
+    q: String,
+}
+
+/// `GET /admin/clients` (`admin:clients`): every client, or those whose name or id contains
+/// `q` (case-insensitive).
+pub async fn clients_page(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Query(search): axum::extract::Query<ClientSearch>,
+) -> Response {
     let admin = match require(&state, &session, Some(AdminPermission::Clients)).await {
         Ok(admin) => admin,
         Err(response) => return response,
@@ -673,8 +684,14 @@ pub async fn clients_page(State(state): State<AppState>, session: Session) -> Re
             return unavailable();
         }
     };
+    let needle = search.q.trim().to_lowercase();
     let clients = clients
         .into_iter()
+        .filter(|c| {
+            needle.is_empty()
+                || c.name.to_lowercase().contains(&needle)
+                || c.id.as_str().to_lowercase().contains(&needle)
+        })
         .map(|c| ClientLine {
             client_id: c.id.to_string(),
             name: c.name,
@@ -682,7 +699,7 @@ pub async fn clients_page(State(state): State<AppState>, session: Session) -> Re
             status: c.status.to_string(),
         })
         .collect();
-    page("Clients", Page::AdminClients { email: admin.email, csrf, clients })
+    page("Clients", Page::AdminClients { email: admin.email, csrf, query: search.q, clients })
 }
 
 fn key_line(key: &ApiKey) -> KeyLine {
@@ -713,6 +730,27 @@ async fn client_page_data(
     let unused: Vec<String> =
         client.allowed_scopes.iter().map(|s| s.to_string()).filter(|s| !used.contains(s)).collect();
     detail.unused_scopes = unused.join(" ");
+    let filter = AuditFilter {
+        target: Some(format!("client:{}", client.id)),
+        limit: Some(20),
+        ..AuditFilter::default()
+    };
+    let history = state.store.list_audit(&filter).await.map_err(|err| {
+        tracing::error!(error = %err, "audit read failed");
+        unavailable()
+    })?;
+    detail.history = history
+        .into_iter()
+        .map(|e| AuditLine {
+            id: e.id,
+            at: utc(e.at),
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            source_ip: e.source_ip.unwrap_or_default(),
+            details: e.details,
+        })
+        .collect();
     if admin.may(AdminPermission::Keys) {
         let keys = state.store.list_api_keys(Some(&client.id)).await.map_err(|err| {
             tracing::error!(error = %err, "key list failed");
@@ -748,6 +786,7 @@ fn client_detail(client: &Client) -> ClientDetail {
             }),
         keys: None,
         unused_scopes: String::new(),
+        history: Vec::new(),
     }
 }
 

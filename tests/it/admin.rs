@@ -862,6 +862,19 @@ async fn clients_are_created_edited_disabled_and_deleted_with_the_cli_rules() {
     let refused = root.post(&server, &format!("/admin/clients/{}/status", pending.id), &on).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "approve or reject instead");
 
+    // The list is searchable; the client page tells its history.
+    let found = root.get(&server, "/admin/clients?q=quote%20s").await.text();
+    assert!(found.contains("Quote Sync") && !found.contains("Waiting"), "search by name");
+    let by_id =
+        root.get(&server, &format!("/admin/clients?q={}", &client.id.as_str()[..8])).await.text();
+    assert!(by_id.contains("Quote Sync"), "search by id");
+    let page = root.get(&server, &format!("/admin/clients/{}", client.id)).await.text();
+    assert!(
+        page.contains("client.create")
+            && page.contains("client.update")
+            && page.contains("client.status")
+    );
+
     // Delete, audited.
     let delete = [("csrf", csrf.as_str())];
     assert_eq!(
