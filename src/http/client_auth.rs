@@ -55,18 +55,19 @@ pub fn authenticate_with(
             }
             client.ok_or_else(|| unknown(&presented))
         }
-        Err(failure) => Err(failure),
+        Err(failure) => {
+            // Counted under the client only when the id names a registered one.
+            let known = client.as_ref().map(|c| c.id.as_str());
+            state.auth_failures.record(known, failure.reason.as_str(), now);
+            Err(failure)
+        }
     };
     match result {
         Ok(client) => {
             state.throttles.client_auth.forgive(&throttle_key);
             Ok(client)
         }
-        Err(failure) => {
-            let known = state.live.client(presented.client_id()).map(|c| c.id.to_string());
-            state.auth_failures.record(known.as_deref(), failure.reason.as_str(), now);
-            Err(reject(Some(presented.client_id()), failure))
-        }
+        Err(failure) => Err(reject(Some(presented.client_id()), failure)),
     }
 }
 
