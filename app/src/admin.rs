@@ -7,6 +7,9 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use crate::charts::DayCounts;
+use crate::charts::{KeyUsageReport, KeyUsageSections, UsageReport, UsageSections};
+
 /// A client waiting for an admin's decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingClientLine {
@@ -401,9 +404,11 @@ pub struct ClientDetail {
     pub previous_secret: Option<PreviousSecretLine>,
     /// The client's API keys; `None` when the admin may not manage keys (`admin:keys`).
     pub keys: Option<Vec<KeyLine>>,
-    /// Allowed scopes no token of the client carried in the last 30 days: candidates to take
-    /// away (least privilege).
+    /// Allowed scopes no token of the client carried in the last `unused_days` days:
+    /// candidates to take away (least privilege).
     pub unused_scopes: String,
+    /// The period the admin chose for that hint.
+    pub unused_days: u32,
     /// The client's newest audit entries: its history.
     pub history: Vec<AuditLine>,
 }
@@ -518,11 +523,26 @@ pub fn AdminClientPage(
                 <dt class="text-slate-500">"Lifetimes"</dt>
                 <dd>{format!("access {} s, refresh {} s", client.access_token_lifetime, client.refresh_token_lifetime)}</dd>
             </dl>
-            {(!client.unused_scopes.is_empty()).then(|| view! {
-                <p class="mt-4 text-sm text-slate-700" data-testid="unused-scopes">
-                    {format!("Not used in the last 30 days: {}. Consider removing them.", client.unused_scopes)}
-                </p>
-            })}
+            <form method="get" action=format!("/admin/clients/{}", client.client_id)
+                class="mt-4 flex items-end gap-2 text-sm">
+                <label>"Scope use over the last "
+                    <input name="unused_days" type="number" min="1" max="366"
+                        value=client.unused_days.to_string()
+                        class="w-20 rounded border border-slate-300 px-2 py-1"/>
+                    " days"
+                </label>
+                <button type="submit" class="rounded border border-slate-300 px-3 py-1">"Check"</button>
+            </form>
+            <p class="mt-2 text-sm text-slate-700" data-testid="unused-scopes">
+                {if client.unused_scopes.is_empty() {
+                    format!("Every allowed scope was used in the last {} days.", client.unused_days)
+                } else {
+                    format!(
+                        "Not used in the last {} days: {}. Consider removing them.",
+                        client.unused_days, client.unused_scopes,
+                    )
+                }}
+            </p>
             {client.previous_secret.map(|p| view! {
                 <p class="mt-4 rounded bg-amber-50 p-3 text-sm" data-testid="previous-secret">
                     {format!(
@@ -637,164 +657,37 @@ fn KeyTable(keys: Vec<KeyLine>, csrf: String) -> impl IntoView {
 }
 
 /// One bar group of the tokens chart: a day and its counts per grant type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DayCounts {
-    /// `YYYY-MM-DD`.
-    pub day: String,
-    /// (grant type, tokens issued), in the chart's series order.
-    pub counts: Vec<(String, u64)>,
-}
-
-/// The series colours, one per grant type in order (readable on white, distinct in greyscale).
-const SERIES_COLOURS: [&str; 3] = ["#4338ca", "#0f766e", "#b45309"];
-
-/// Counts per day, stacked by series (grant types, verification outcomes): an SVG drawn on the
-/// server, so it reads without JavaScript; the numbers behind it are the table beside it and
-/// the CSV download.
-#[component]
-pub fn DayChart(
-    days: Vec<DayCounts>,
-    series: Vec<String>,
-    /// What the chart shows, for screen readers.
-    label: &'static str,
-    test_id: &'static str,
-) -> impl IntoView {
-    let (width, height, left, bottom) = (720.0_f64, 240.0_f64, 48.0_f64, 28.0_f64);
-    let plot_width = width - left - 8.0;
-    let plot_height = height - bottom - 8.0;
-    let max = days
-        .iter()
-        .map(|d| d.counts.iter().map(|(_, n)| *n).sum::<u64>())
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let slot = plot_width / days.len().max(1) as f64;
-    let bar = (slot * 0.7).max(1.0);
-    let y = move |value: u64| 8.0 + plot_height * (1.0 - value as f64 / max as f64);
-    let label_every = (days.len() / 8).max(1);
-
-    let bars = days
-        .iter()
-        .enumerate()
-        .map(|(i, day)| {
-            let x = left + slot * i as f64 + (slot - bar) / 2.0;
-            let mut below = 0u64;
-            let segments = series
-                .iter()
-                .enumerate()
-                .filter_map(|(s, name)| {
-                    let count = day.counts.iter().find(|(g, _)| g == name).map_or(0, |(_, n)| *n);
-                    (count > 0).then(|| {
-                        let (top, bottom_edge) = (y(below + count), y(below));
-                        below += count;
-                        let colour = SERIES_COLOURS[s % SERIES_COLOURS.len()];
-                        view! {
-                            <rect x=format!("{x:.1}") y=format!("{top:.1}") width=format!("{bar:.1}")
-                                height=format!("{:.1}", bottom_edge - top) fill=colour>
-                                <title>{format!("{} {name}: {count}", day.day)}</title>
-                            </rect>
-                        }
-                    })
-                })
-                .collect_view();
-            let label = (i % label_every == 0).then(|| view! {
-                <text x=format!("{:.1}", x + bar / 2.0) y=format!("{:.1}", height - 10.0)
-                    text-anchor="middle" font-size="10" fill="#475569">{day.day[5..].to_owned()}</text>
-            });
-            view! { <g>{segments}{label}</g> }
-        })
-        .collect_view();
-
-    view! {
-        <figure class="mt-4">
-            <svg viewBox=format!("0 0 {width} {height}") role="img" class="w-full max-w-3xl rounded border border-slate-200 bg-white"
-                aria-label=label data-testid=test_id>
-                <line x1=left y1="8" x2=left y2=format!("{:.1}", 8.0 + plot_height) stroke="#94a3b8"/>
-                <line x1=left y1=format!("{:.1}", 8.0 + plot_height) x2=format!("{:.1}", width - 8.0)
-                    y2=format!("{:.1}", 8.0 + plot_height) stroke="#94a3b8"/>
-                <text x=format!("{:.1}", left - 6.0) y="16" text-anchor="end" font-size="10" fill="#475569">{max}</text>
-                <text x=format!("{:.1}", left - 6.0) y=format!("{:.1}", 8.0 + plot_height) text-anchor="end"
-                    font-size="10" fill="#475569">"0"</text>
-                {bars}
-            </svg>
-            <figcaption class="mt-2 flex gap-4 text-xs">
-                {series.iter().enumerate().map(|(s, name)| view! {
-                    <span>
-                        // An SVG swatch, not a style attribute: the CSP allows no inline styles.
-                        <svg width="10" height="10" class="inline-block" aria-hidden="true">
-                            <rect width="10" height="10" fill=SERIES_COLOURS[s % SERIES_COLOURS.len()]/>
-                        </svg>
-                        {format!(" {name}")}
-                    </span>
-                }).collect_view()}
-            </figcaption>
-        </figure>
-    }
-}
-
 #[component]
 pub fn AdminAnalyticsPage(
     email: String,
     csrf: String,
-    from: String,
-    to: String,
+    /// The client the report is limited to; empty for all clients.
     client_id: String,
-    series: Vec<String>,
-    days: Vec<DayCounts>,
-    /// Per day: distinct users who got a token, tokens revoked.
-    activity: Vec<DayCounts>,
-    /// (scope, tokens that carried it).
-    scope_usage: Vec<(String, u64)>,
-    /// (reason, failed client authentications).
-    auth_failures: Vec<(String, u64)>,
+    report: UsageReport,
 ) -> impl IntoView {
-    let no_failures = auth_failures.is_empty();
-    let activity_series = vec!["unique users".to_owned(), "revocations".to_owned()];
-    let csv = format!("/admin/analytics.csv?from={from}&to={to}&client_id={client_id}");
-    let rows = days.clone();
-    let header = series.clone();
+    let csv = format!("/admin/analytics.csv?client_id={client_id}");
+    let (from, to) = (report.from.clone(), report.to.clone());
     view! {
         <Frame title="Analytics".to_owned() signed_in_as=Some(email) csrf=csrf>
-            <form method="get" action="/admin/analytics" class="mt-4 flex flex-wrap items-end gap-3 text-sm">
-                <label>"From" <input name="from" type="date" value=from class="ml-1 rounded border border-slate-300 px-2 py-1"/></label>
-                <label>"To" <input name="to" type="date" value=to class="ml-1 rounded border border-slate-300 px-2 py-1"/></label>
-                <label>"Client id (empty: all)" <input name="client_id" value=client_id class="ml-1 rounded border border-slate-300 px-2 py-1"/></label>
-                <button type="submit" class="rounded border border-slate-300 px-3 py-1">"Show"</button>
-                <a class="text-indigo-700 underline" href=csv>"CSV"</a>
+            <form method="get" action="/admin/analytics"
+                class="mt-4 flex flex-wrap items-end gap-3 text-sm">
+                <label>"From"
+                    <input name="from" type="date" value=from
+                        class="ml-1 rounded border border-slate-300 px-2 py-1"/>
+                </label>
+                <label>"To"
+                    <input name="to" type="date" value=to
+                        class="ml-1 rounded border border-slate-300 px-2 py-1"/>
+                </label>
+                <label>"Client id (empty: all)"
+                    <input name="client_id" value=client_id
+                        class="ml-1 rounded border border-slate-300 px-2 py-1"/>
+                </label>
+                <button type="submit" class="rounded border border-slate-300 px-3 py-1">
+                    "Show"
+                </button>
             </form>
-            <h2 class="mt-6 font-semibold">"Tokens issued per day, by grant type"</h2>
-            <DayChart days series label="Tokens issued per day by grant type" test_id="tokens-chart"/>
-            <h2 class="mt-8 font-semibold">"Unique users and revocations per day"</h2>
-            <DayChart days=activity series=activity_series label="Unique users and revocations per day" test_id="activity-chart"/>
-            <h2 class="mt-8 font-semibold">"Scope usage (tokens carrying each scope)"</h2>
-            <ul class="mt-2 text-sm" data-testid="scope-usage">
-                {scope_usage.into_iter().map(|(scope, n)| view! { <li><code>{scope}</code>{format!(": {n}")}</li> }).collect_view()}
-            </ul>
-            <h2 class="mt-8 font-semibold">"Failed client authentications by reason"</h2>
-            {no_failures.then(|| view! { <p class="mt-2 text-sm text-slate-600">"None."</p> })}
-            <ul class="mt-2 text-sm" data-testid="auth-failures">
-                {auth_failures.into_iter().map(|(reason, n)| view! { <li><code>{reason}</code>{format!(": {n}")}</li> }).collect_view()}
-            </ul>
-            <h2 class="mt-8 font-semibold">"Tokens per day"</h2>
-            <table class="mt-4 text-left text-sm" data-testid="tokens-table">
-                <thead>
-                    <tr class="border-b border-slate-300">
-                        <th class="py-1 pr-4">"Day"</th>
-                        {header.iter().map(|name| view! { <th class="pr-4">{name.clone()}</th> }).collect_view()}
-                    </tr>
-                </thead>
-                <tbody>
-                    {rows.into_iter().map(|day| view! {
-                        <tr class="border-b border-slate-200">
-                            <td class="py-1 pr-4">{day.day.clone()}</td>
-                            {header.iter().map(|name| {
-                                let count = day.counts.iter().find(|(g, _)| g == name).map_or(0, |(_, n)| *n);
-                                view! { <td class="pr-4">{count}</td> }
-                            }).collect_view()}
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
+            <UsageSections report csv/>
         </Frame>
     }
 }
@@ -1013,44 +906,20 @@ pub fn AdminKeyPage(
     email: String,
     csrf: String,
     key: KeyLine,
-    series: Vec<String>,
-    days: Vec<DayCounts>,
-    sources: Vec<(String, u64)>,
+    usage: KeyUsageReport,
 ) -> impl IntoView {
     let back = format!("/admin/clients/{}", key.client_id);
-    let rows = days.clone();
-    let header = series.clone();
+    let here = format!("/admin/keys/{}", key.key_id);
+    let csv = format!("/admin/keys/{}/usage.csv", key.key_id);
+    let summary = format!(
+        "{}… · {} · {} · {} per minute · last used {}",
+        key.prefix, key.status, key.scopes, key.rate_limit_per_minute, key.last_used,
+    );
     view! {
         <Frame title=format!("API key {}", key.name) signed_in_as=Some(email) csrf=csrf>
-            <p class="mt-2 text-sm text-slate-600">
-                {format!("{}… · {} · {} · {} per minute · last used {}", key.prefix, key.status, key.scopes, key.rate_limit_per_minute, key.last_used)}
-            </p>
+            <p class="mt-2 text-sm text-slate-600">{summary}</p>
             <a class="text-sm text-indigo-700 underline" href=back>"Back to the client"</a>
-            <h2 class="mt-6 font-semibold">"Verifications per day, by outcome (last 30 days)"</h2>
-            <DayChart days series label="Verifications per day by outcome" test_id="key-chart"/>
-            <table class="mt-4 text-left text-sm" data-testid="key-table">
-                <thead>
-                    <tr class="border-b border-slate-300">
-                        <th class="py-1 pr-4">"Day"</th>
-                        {header.iter().map(|name| view! { <th class="pr-4">{name.clone()}</th> }).collect_view()}
-                    </tr>
-                </thead>
-                <tbody>
-                    {rows.into_iter().filter(|d| !d.counts.is_empty()).map(|day| view! {
-                        <tr class="border-b border-slate-200">
-                            <td class="py-1 pr-4">{day.day.clone()}</td>
-                            {header.iter().map(|name| {
-                                let count = day.counts.iter().find(|(g, _)| g == name).map_or(0, |(_, n)| *n);
-                                view! { <td class="pr-4">{count}</td> }
-                            }).collect_view()}
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-            <h2 class="mt-6 font-semibold">"Source addresses"</h2>
-            <ul class="mt-2 text-sm" data-testid="key-sources">
-                {sources.into_iter().map(|(ip, n)| view! { <li>{format!("{ip}: {n}")}</li> }).collect_view()}
-            </ul>
+            <KeyUsageSections usage here csv/>
         </Frame>
     }
 }

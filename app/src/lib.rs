@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod charts;
 mod landing;
 pub mod pages;
 

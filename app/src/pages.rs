@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 use crate::admin::{
     AdminAnalyticsPage, AdminAuditPage, AdminClientPage, AdminClientsPage, AdminDashboardPage,
     AdminLoginPage, AdminRevokePage, AdminScopesPage, AdminUserPage, AdminUsersPage,
-    AuditFilterForm, AuditLine, ClientDetail, ClientLine, DayCounts, KeyLine, PendingClientLine,
+    AuditFilterForm, AuditLine, ClientDetail, ClientLine, KeyLine, PendingClientLine,
     RevocationCounts, UserConsentLine, UserLine,
 };
+
+use crate::charts::{KeyUsageReport, UsageReport};
 
 /// Id of the `<script type="application/json">` that carries the page's props to the browser.
 const PAGE_DATA_ID: &str = "portcullis-page";
@@ -78,14 +80,8 @@ pub enum Page {
     AdminAnalytics {
         email: String,
         csrf: String,
-        from: String,
-        to: String,
         client_id: String,
-        series: Vec<String>,
-        days: Vec<DayCounts>,
-        activity: Vec<DayCounts>,
-        scope_usage: Vec<(String, u64)>,
-        auth_failures: Vec<(String, u64)>,
+        report: UsageReport,
     },
     AdminUsers {
         email: String,
@@ -116,9 +112,7 @@ pub enum Page {
         email: String,
         csrf: String,
         key: KeyLine,
-        series: Vec<String>,
-        days: Vec<DayCounts>,
-        sources: Vec<(String, u64)>,
+        usage: KeyUsageReport,
     },
     AdminTotpLogin {
         csrf: String,
@@ -177,23 +171,9 @@ impl Page {
             Page::AdminClient { email, csrf, client, new_secret } => {
                 view! { <AdminClientPage email csrf client=*client new_secret/> }.into_any()
             }
-            Page::AdminAnalytics {
-                email,
-                csrf,
-                from,
-                to,
-                client_id,
-                series,
-                days,
-                activity,
-                scope_usage,
-                auth_failures,
-            } => view! {
-                <AdminAnalyticsPage
-                    email csrf from to client_id series days activity scope_usage auth_failures
-                />
+            Page::AdminAnalytics { email, csrf, client_id, report } => {
+                view! { <AdminAnalyticsPage email csrf client_id report/> }.into_any()
             }
-            .into_any(),
             Page::AdminUsers { email, csrf, users } => {
                 view! { <AdminUsersPage email csrf users/> }.into_any()
             }
@@ -207,10 +187,9 @@ impl Page {
                 <crate::admin::AdminClientFormPage email csrf action editing form=*form error/>
             }
             .into_any(),
-            Page::AdminKey { email, csrf, key, series, days, sources } => view! {
-                <crate::admin::AdminKeyPage email csrf key series days sources/>
+            Page::AdminKey { email, csrf, key, usage } => {
+                view! { <crate::admin::AdminKeyPage email csrf key usage/> }.into_any()
             }
-            .into_any(),
             Page::AdminTotpLogin { csrf, error } => {
                 view! { <crate::admin::AdminTotpLoginPage csrf error/> }.into_any()
             }

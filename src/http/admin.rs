@@ -12,12 +12,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_app::admin::{
-    AuditFilterForm, AuditLine, ClientDetail, ClientForm, ClientLine, DayCounts, KeyLine,
-    PendingClientLine, PreviousSecretLine, RevocationCounts, ScopeLine, UserConsentLine, UserLine,
+    AuditFilterForm, AuditLine, ClientDetail, ClientForm, ClientLine, KeyLine, PendingClientLine,
+    PreviousSecretLine, RevocationCounts, ScopeLine, UserConsentLine, UserLine,
 };
 use portcullis_app::pages::Page;
 use portcullis_core::admin::{Admin, AdminPermission};
-use portcullis_core::api_key::{day_of, format_day, parse_day};
+use portcullis_core::api_key::{day_of, parse_day};
 use portcullis_core::api_key::{ApiKey, ApiKeyRequest, ApiKeyStatus, VerifyOutcome};
 use portcullis_core::audit::AuditEntry;
 use portcullis_core::cidr::parse_networks;
@@ -34,6 +34,7 @@ use tower_sessions::Session;
 use super::form::{Form, FormBody};
 use super::interaction::{message, page, see_other, unavailable};
 use super::peer::PeerAddr;
+use super::usage::{self, download, UsageQuery};
 use super::AppState;
 use crate::clock::unix_now;
 use crate::login_throttle::LoginThrottle;
@@ -472,19 +473,6 @@ pub async fn audit_jsonl(
 }
 
 /// A file download that is never cached.
-fn download(body: String, content_type: &'static str, filename: &'static str) -> Response {
-    use axum::http::{header, HeaderValue};
-    let mut response = axum::response::IntoResponse::into_response(body);
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    let disposition = format!("attachment; filename=\"{filename}\"");
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
 /// An audit entry as the pages show it.
 fn audit_line(e: AuditEntry) -> AuditLine {
     AuditLine {
@@ -734,16 +722,18 @@ async fn client_page_data(
     state: &AppState,
     admin: &Admin,
     client: &Client,
+    unused_days: u32,
 ) -> Result<ClientDetail, Response> {
     let mut detail = client_detail(client);
-    let month_ago = unix_now() - 30 * 86_400;
-    let used = state.store.scopes_used_by(client.id.as_str(), month_ago).await.map_err(|err| {
+    let since = unix_now() - i64::from(unused_days) * 86_400;
+    let used = state.store.scopes_used_by(client.id.as_str(), since).await.map_err(|err| {
         tracing::error!(error = %err, "scope usage query failed");
         unavailable()
     })?;
     let unused: Vec<String> =
         client.allowed_scopes.iter().map(|s| s.to_string()).filter(|s| !used.contains(s)).collect();
     detail.unused_scopes = unused.join(" ");
+    detail.unused_days = unused_days;
     let filter = AuditFilter {
         target: Some(format!("client:{}", client.id)),
         limit: Some(20),
@@ -789,8 +779,19 @@ fn client_detail(client: &Client) -> ClientDetail {
             }),
         keys: None,
         unused_scopes: String::new(),
+        unused_days: DEFAULT_UNUSED_DAYS,
         history: Vec::new(),
     }
+}
+
+/// The least-privilege hint's period when the admin has not chosen one (a report's display
+/// default, not a protocol setting).
+const DEFAULT_UNUSED_DAYS: u32 = 30;
+
+#[derive(Deserialize, Default)]
+pub struct ClientPageQuery {
+    /// Days back the least-privilege hint looks for uses of each allowed scope.
+    unused_days: Option<String>,
 }
 
 /// `GET /admin/clients/{id}` (`admin:clients`): configuration, status, and the old secret's
@@ -799,17 +800,28 @@ pub async fn client_page(
     State(state): State<AppState>,
     session: Session,
     Path(client_id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<ClientPageQuery>,
 ) -> Response {
     let admin = match require(&state, &session, Some(AdminPermission::Clients)).await {
         Ok(admin) => admin,
         Err(response) => return response,
+    };
+    let unused_days = match query.unused_days.as_deref().map(str::trim) {
+        None | Some("") => DEFAULT_UNUSED_DAYS,
+        Some(text) => match text.parse::<u32>() {
+            Ok(days @ 1..=366) => days,
+            _ => {
+                let problem = "The period for unused scopes is a number of days from 1 to 366.";
+                return message(StatusCode::BAD_REQUEST, "Invalid period", problem);
+            }
+        },
     };
     let Some(csrf) = csrf_token(&session).await else { return unavailable() };
     let client = match state.operator().client(&client_id).await {
         Ok(client) => client,
         Err(err) => return service_outcome(Err(err)),
     };
-    let detail = match client_page_data(&state, &admin, &client).await {
+    let detail = match client_page_data(&state, &admin, &client, unused_days).await {
         Ok(detail) => detail,
         Err(response) => return response,
     };
@@ -858,168 +870,48 @@ pub async fn regenerate_secret(
     show_secret_once(&state, &session, &admin, &client, secret.expose()).await
 }
 
-/// The longest period the analytics pages cover at once.
-const MAX_ANALYTICS_DAYS: i64 = 366;
-
-#[derive(Deserialize, Default)]
-pub struct AnalyticsQuery {
-    from: Option<String>,
-    to: Option<String>,
-    #[serde(default)]
-    client_id: String,
-}
-
-/// The period and client an analytics request names; by default the last 30 days, all
-/// clients (a display default for a report, not a protocol setting).
-struct AnalyticsPeriod {
-    from_day: i64,
-    to_day: i64,
-    client_id: Option<String>,
-}
-
-/// The period and client of a request, or what is wrong with them (for a 400 page).
-fn analytics_period(query: &AnalyticsQuery) -> Result<AnalyticsPeriod, &'static str> {
-    let today = day_of(unix_now());
-    let parse = |text: &Option<String>, default: i64| match text.as_deref().map(str::trim) {
-        None | Some("") => Ok(default),
-        Some(day) => parse_day(day).ok_or("Dates are YYYY-MM-DD."),
-    };
-    let to_day = parse(&query.to, today)?;
-    let from_day = parse(&query.from, to_day - 29)?;
-    if from_day > to_day || to_day - from_day >= MAX_ANALYTICS_DAYS {
-        return Err("The period must run forwards and cover at most 366 days.");
-    }
-    let client_id = Some(query.client_id.trim().to_owned()).filter(|c| !c.is_empty());
-    Ok(AnalyticsPeriod { from_day, to_day, client_id })
-}
-
-/// Every day of the period with its counts per grant type (days without tokens included, so
-/// the chart's x axis is the calendar), and the grant types that occur.
-async fn tokens_by_day(
-    state: &AppState,
-    period: &AnalyticsPeriod,
-) -> Result<(Vec<String>, Vec<DayCounts>), Response> {
-    let rows = state
-        .store
-        .tokens_per_day(period.from_day, period.to_day, period.client_id.as_deref())
-        .await
-        .map_err(|err| {
-            tracing::error!(error = %err, "analytics query failed");
-            unavailable()
-        })?;
-    let mut series: Vec<String> = rows.iter().map(|(_, grant, _)| grant.clone()).collect();
-    series.sort();
-    series.dedup();
-    let days = (period.from_day..=period.to_day)
-        .map(|day| DayCounts {
-            day: format_day(day),
-            counts: rows
-                .iter()
-                .filter(|(d, _, _)| *d == day)
-                .map(|(_, grant, count)| (grant.clone(), *count))
-                .collect(),
-        })
-        .collect();
-    Ok((series, days))
-}
-
-/// `GET /admin/analytics` (`admin:clients`): tokens issued per day by grant type, as a chart
-/// drawn on the server and the table behind it.
+/// `GET /admin/analytics` (`admin:clients`): usage of one client or all over a chosen period,
+/// as charts drawn on the server and the tables behind them.
 pub async fn analytics_page(
     State(state): State<AppState>,
     session: Session,
-    axum::extract::Query(query): axum::extract::Query<AnalyticsQuery>,
+    axum::extract::Query(query): axum::extract::Query<UsageQuery>,
 ) -> Response {
     let admin = match require(&state, &session, Some(AdminPermission::Clients)).await {
         Ok(admin) => admin,
         Err(response) => return response,
     };
-    let period = match analytics_period(&query) {
-        Ok(period) => period,
-        Err(problem) => return message(StatusCode::BAD_REQUEST, "Invalid period", problem),
+    let report = match usage::period_of(&query) {
+        Ok(period) => usage::client_report(&state, period, query.client()).await,
+        Err(response) => Err(response),
     };
-    let (series, days) = match tokens_by_day(&state, &period).await {
-        Ok(found) => found,
+    let report = match report {
+        Ok(report) => report,
         Err(response) => return response,
     };
-    let activity = match state
-        .store
-        .token_activity(period.from_day, period.to_day, period.client_id.as_deref())
-        .await
-    {
-        Ok(activity) => activity,
-        Err(err) => {
-            tracing::error!(error = %err, "analytics query failed");
-            return unavailable();
-        }
-    };
-    let auth_failures = match state
-        .store
-        .auth_failures_between(period.from_day, period.to_day, period.client_id.as_deref())
-        .await
-    {
-        Ok(failures) => failures,
-        Err(err) => {
-            tracing::error!(error = %err, "analytics query failed");
-            return unavailable();
-        }
-    };
-    let count_on =
-        |list: &[(i64, u64)], day: i64| list.iter().find(|(d, _)| *d == day).map_or(0, |(_, n)| *n);
-    let activity_days = (period.from_day..=period.to_day)
-        .map(|day| DayCounts {
-            day: format_day(day),
-            counts: [
-                ("unique users", count_on(&activity.unique_users, day)),
-                ("revocations", count_on(&activity.revocations, day)),
-            ]
-            .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(name, n)| (name.to_owned(), n))
-            .collect(),
-        })
-        .collect();
     let Some(csrf) = csrf_token(&session).await else { return unavailable() };
-    let data = Page::AdminAnalytics {
-        email: admin.email,
-        csrf,
-        from: format_day(period.from_day),
-        to: format_day(period.to_day),
-        client_id: period.client_id.unwrap_or_default(),
-        series,
-        days,
-        activity: activity_days,
-        scope_usage: activity.scope_usage,
-        auth_failures,
-    };
-    page("Analytics", data)
+    let client_id = query.client().unwrap_or_default().to_owned();
+    page("Analytics", Page::AdminAnalytics { email: admin.email, csrf, client_id, report })
 }
 
-/// `GET /admin/analytics.csv`: the same numbers, one row per day and grant type.
+/// `GET /admin/analytics.csv?series=…`: one table of the same report (`tokens`, the default,
+/// one row per day and grant type; `activity`; `scopes`; `auth_failures`).
 pub async fn analytics_csv(
     State(state): State<AppState>,
     session: Session,
-    axum::extract::Query(query): axum::extract::Query<AnalyticsQuery>,
+    axum::extract::Query(query): axum::extract::Query<UsageQuery>,
 ) -> Response {
     if let Err(response) = require(&state, &session, Some(AdminPermission::Clients)).await {
         return response;
     }
-    let period = match analytics_period(&query) {
-        Ok(period) => period,
-        Err(problem) => return message(StatusCode::BAD_REQUEST, "Invalid period", problem),
+    let report = match usage::period_of(&query) {
+        Ok(period) => usage::client_report(&state, period, query.client()).await,
+        Err(response) => Err(response),
     };
-    let (series, days) = match tokens_by_day(&state, &period).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let mut csv = String::from("day,grant_type,tokens_issued\n");
-    for day in &days {
-        for grant in &series {
-            let count = day.counts.iter().find(|(g, _)| g == grant).map_or(0, |(_, n)| *n);
-            csv.push_str(&format!("{},{grant},{count}\n", day.day));
-        }
+    match report {
+        Ok(report) => usage::report_csv(&report, query.series.as_deref()),
+        Err(response) => response,
     }
-    download(csv, "text/csv; charset=utf-8", "tokens-per-day.csv")
 }
 
 /// The client page with a just-issued secret or key on it, shown this once.
@@ -1030,7 +922,7 @@ async fn show_secret_once(
     client: &Client,
     secret: &str,
 ) -> Response {
-    let detail = match client_page_data(state, admin, client).await {
+    let detail = match client_page_data(state, admin, client, DEFAULT_UNUSED_DAYS).await {
         Ok(detail) => detail,
         Err(response) => return response,
     };
@@ -1720,51 +1612,54 @@ pub async fn delete_client(
     }
 }
 
-/// `GET /admin/keys/{id}` (`admin:keys`): the key, its verifications per day by outcome over
-/// the last 30 days (rate-limit rejections among them), and the addresses it came from.
+/// The key a key page names, with the report for the period its query names.
+async fn key_usage_of(
+    state: &AppState,
+    key_id: &str,
+    query: &UsageQuery,
+) -> Result<(ApiKey, portcullis_app::charts::KeyUsageReport), Response> {
+    let key = state.operator().api_key(key_id).await.map_err(|err| service_outcome(Err(err)))?;
+    let period = usage::period_of(query)?;
+    let report = usage::key_report(state, &key, period).await?;
+    Ok((key, report))
+}
+
+/// `GET /admin/keys/{id}` (`admin:keys`): the key, its verifications per day by outcome over a
+/// chosen period (30 days by default; rate-limit rejections among them), and the addresses it
+/// came from.
 pub async fn key_page(
     State(state): State<AppState>,
     session: Session,
     Path(key_id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<UsageQuery>,
 ) -> Response {
     let admin = match require(&state, &session, Some(AdminPermission::Keys)).await {
         Ok(admin) => admin,
         Err(response) => return response,
     };
-    let operator = state.operator();
-    let key = match operator.api_key(&key_id).await {
-        Ok(key) => key,
-        Err(err) => return service_outcome(Err(err)),
+    let (key, usage) = match key_usage_of(&state, &key_id, &query).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
-    let today = day_of(unix_now());
-    let usage = match operator.api_key_usage(&key_id, today - 29, today).await {
-        Ok(usage) => usage,
-        Err(err) => return service_outcome(Err(err)),
-    };
-    let mut series: Vec<String> =
-        usage.iter().flat_map(|d| d.outcomes.iter().map(|(o, _)| o.to_string())).collect();
-    series.sort();
-    series.dedup();
-    let days = (today - 29..=today)
-        .map(|day| DayCounts {
-            day: format_day(day),
-            counts: usage
-                .iter()
-                .filter(|d| d.day == day)
-                .flat_map(|d| d.outcomes.iter().map(|(o, n)| (o.to_string(), *n)))
-                .collect(),
-        })
-        .collect();
-    let mut sources: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
-    for (ip, n) in usage.iter().flat_map(|d| d.sources.iter()) {
-        *sources.entry(ip.clone()).or_default() += n;
-    }
-    let mut sources: Vec<(String, u64)> = sources.into_iter().collect();
-    sources.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     let Some(csrf) = csrf_token(&session).await else { return unavailable() };
-    let data =
-        Page::AdminKey { email: admin.email, csrf, key: key_line(&key), series, days, sources };
-    page("API key", data)
+    page("API key", Page::AdminKey { email: admin.email, csrf, key: key_line(&key), usage })
+}
+
+/// `GET /admin/keys/{id}/usage.csv` (`admin:keys`): the key page's numbers, one row per day
+/// and outcome.
+pub async fn key_usage_csv(
+    State(state): State<AppState>,
+    session: Session,
+    Path(key_id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<UsageQuery>,
+) -> Response {
+    if let Err(response) = require(&state, &session, Some(AdminPermission::Keys)).await {
+        return response;
+    }
+    match key_usage_of(&state, &key_id, &query).await {
+        Ok((_, report)) => usage::key_csv(&report),
+        Err(response) => response,
+    }
 }
 
 #[derive(Deserialize)]

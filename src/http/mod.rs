@@ -15,6 +15,7 @@ mod oauth_error;
 mod peer;
 mod revoke;
 mod token;
+mod usage;
 mod userinfo;
 
 use std::sync::Arc;
@@ -164,6 +165,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/audit.jsonl", get(admin::audit_jsonl))
         .route("/admin/analytics", get(admin::analytics_page))
         .route("/admin/analytics.csv", get(admin::analytics_csv))
+        .route("/admin/keys/{id}/usage.csv", get(admin::key_usage_csv))
         .route("/admin/revoke", get(admin::revoke_page).post(admin::revoke_submit))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(session_layer(&state, "portcullis_admin", "/admin"));

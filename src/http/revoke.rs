@@ -12,8 +12,10 @@ use portcullis_core::store::{GrantStore, TokenStore};
 use super::client_auth::authenticate;
 use super::form::{Form, FormBody};
 use super::oauth_error::{no_store, ErrorReply};
+use super::token::FamilyRevocation;
 use super::{AppState, PeerAddr};
 use crate::clock::unix_now;
+use crate::service::Acting;
 
 pub async fn revoke(
     State(state): State<AppState>,
@@ -37,7 +39,12 @@ pub async fn revoke(
             })?;
             let outcome = match found {
                 Some((record, _)) if record.client_id == caller.id.as_str() => {
-                    super::token::revoke_family(&state, &record.grant_id, now).await?;
+                    let why = FamilyRevocation {
+                        actor: format!("client:{}", caller.id),
+                        peer,
+                        reason: "client_request",
+                    };
+                    super::token::revoke_family(&state, &record.grant_id, now, why).await?;
                     "revoked"
                 }
                 _ => "no_effect",
@@ -61,6 +68,7 @@ pub async fn revoke(
         if revoked {
             // This instance forgets the token before answering; others learn through the feed.
             state.introspection.invalidate(&claims.jti);
+            audit_token_revocation(&state, &caller.id.to_string(), &claims.jti, peer).await?;
         }
         let outcome = if revoked { "revoked" } else { "no_effect" };
         tracing::info!(client_id = %caller.id, outcome, "revocation");
@@ -72,4 +80,26 @@ pub async fn revoke(
         Ok(()) => (StatusCode::OK, no_store()).into_response(),
         Err(reply) => reply.into_response(),
     }
+}
+
+/// Audits a client's revocation of one of its access tokens. Failing to write it is a 503, as a
+/// failed revocation is: the client retries, and the retry is a no-op on the token.
+async fn audit_token_revocation(
+    state: &AppState,
+    client_id: &str,
+    jti: &str,
+    peer: PeerAddr,
+) -> Result<(), ErrorReply> {
+    let acting =
+        Acting { actor: format!("client:{client_id}"), source_ip: peer.0.map(|ip| ip.to_string()) };
+    let details = serde_json::json!({ "reason": "client_request" });
+    state
+        .operator()
+        .acting_as(acting)
+        .audit("token.revoke", format!("token:{jti}"), details)
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "token revocation could not be audited");
+            ErrorReply::from(OAuthError::unavailable())
+        })
 }

@@ -26,6 +26,7 @@ use super::form::{Form, FormBody};
 use super::oauth_error::{no_store, ErrorReply};
 use super::{AppState, PeerAddr};
 use crate::clock::unix_now;
+use crate::service::Acting;
 
 /// RFC 6749 §5.1 successful response.
 #[derive(Serialize)]
@@ -80,8 +81,8 @@ async fn exchange(
             )?;
             issue_access_token(state, client.id.as_str(), grant_type, decision, None, now).await
         }
-        GrantType::AuthorizationCode => redeem_code(state, &client, &form, now).await,
-        GrantType::RefreshToken => refresh(state, &client, &form, now).await,
+        GrantType::AuthorizationCode => redeem_code(state, &client, &form, peer, now).await,
+        GrantType::RefreshToken => refresh(state, &client, &form, peer, now).await,
     };
     let grant = grant_type.as_str();
     match &result {
@@ -102,6 +103,7 @@ async fn redeem_code(
     state: &AppState,
     client: &Client,
     form: &Form,
+    peer: PeerAddr,
     now: i64,
 ) -> Result<TokenResponse, ErrorReply> {
     let code = form.require("code")?;
@@ -118,7 +120,8 @@ async fn redeem_code(
         CodeRedemption::AlreadyUsed(record) => {
             // Only a replay that proves it holds the code's binding revokes (B-04).
             if check_code_binding(&record, client, redirect_uri, verifier).is_ok() {
-                let revoked = revoke_family(state, &record.grant_id, now).await?;
+                let why = replay(peer, "code_replay");
+                let revoked = revoke_family(state, &record.grant_id, now, why).await?;
                 tracing::warn!(client_id = %client.id, revoked, "authorization code replayed");
             } else {
                 tracing::warn!(client_id = %client.id, "unbound replay of a used code");
@@ -166,6 +169,7 @@ async fn refresh(
     state: &AppState,
     client: &Client,
     form: &Form,
+    peer: PeerAddr,
     now: i64,
 ) -> Result<TokenResponse, ErrorReply> {
     let presented = form.require("refresh_token")?;
@@ -188,7 +192,8 @@ async fn refresh(
             tracing::warn!(client_id = %client.id, "refresh token rotated concurrently");
             return Err(invalid().into());
         }
-        let revoked = revoke_family(state, &record.grant_id, now).await?;
+        let why = replay(peer, "refresh_token_replay");
+        let revoked = revoke_family(state, &record.grant_id, now, why).await?;
         tracing::warn!(client_id = %client.id, revoked, "rotated refresh token replayed");
         return Err(invalid().into());
     }
@@ -302,18 +307,46 @@ async fn issue_user_tokens(
     Ok(response)
 }
 
-/// Revokes every token of a grant and forgets them in this instance's introspection cache;
-/// returns how many access tokens were revoked.
+/// Why a grant's tokens were revoked, and by whom, for the audit log.
+pub(super) struct FamilyRevocation<'a> {
+    /// `client:<id>` when the client asked (RFC 7009), `server` when a replay was detected.
+    pub actor: String,
+    pub peer: PeerAddr,
+    /// `client_request`, `code_replay` or `refresh_token_replay`.
+    pub reason: &'a str,
+}
+
+/// Revokes every token of a grant, forgets them in this instance's introspection cache and
+/// audits the revocation; returns how many access tokens were revoked. An audit entry that
+/// cannot be written is a 503 like the revocation itself: the caller's retry finds the grant
+/// already revoked, and the log says why it failed.
 pub(super) async fn revoke_family(
     state: &AppState,
     grant_id: &str,
     now: i64,
+    why: FamilyRevocation<'_>,
 ) -> Result<usize, ErrorReply> {
     let jtis = state.store.revoke_grant(grant_id, now).await.map_err(storage)?;
     for jti in &jtis {
         state.introspection.invalidate(jti);
     }
+
+    let acting = Acting { actor: why.actor, source_ip: why.peer.0.map(|ip| ip.to_string()) };
+    let details = serde_json::json!({ "reason": why.reason, "access_tokens": jtis.len() });
+    state
+        .operator()
+        .acting_as(acting)
+        .audit("grant.revoke", format!("grant:{grant_id}"), details)
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "grant revocation could not be audited");
+            ErrorReply::from(OAuthError::unavailable())
+        })?;
     Ok(jtis.len())
+}
+
+fn replay(peer: PeerAddr, reason: &str) -> FamilyRevocation<'_> {
+    FamilyRevocation { actor: "server".into(), peer, reason }
 }
 
 fn storage(err: portcullis_core::store::StoreError) -> ErrorReply {

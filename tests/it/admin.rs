@@ -491,6 +491,18 @@ async fn analytics_chart_and_csv_show_the_tokens_issued() {
             && !only.contains("authorization_code")
     );
 
+    // Every table has its CSV: users and revocations per day, scope usage, failures.
+    let activity = browser.get(&flow.server, "/admin/analytics.csv?series=activity").await.text();
+    assert!(activity.starts_with("day,unique_users,revocations\n"), "{activity}");
+    assert!(activity.contains(&format!("{today},1,0\n")), "{activity}");
+    let scopes = browser.get(&flow.server, "/admin/analytics.csv?series=scopes").await.text();
+    assert!(scopes.starts_with("scope,tokens\n") && scopes.contains("svc:read,3\n"), "{scopes}");
+    let failures = browser.get(&flow.server, "/admin/analytics.csv?series=auth_failures").await;
+    assert!(failures.text().starts_with("reason,failures\n"));
+    let unknown = browser.get(&flow.server, "/admin/analytics.csv?series=secrets").await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("series=activity") && page.contains("series=scopes"), "CSV links");
+
     // Bad input is a clear 400; other admins need admin:clients.
     assert_eq!(
         browser.get(&flow.server, "/admin/analytics?from=yesterday").await.status,
@@ -917,6 +929,18 @@ async fn a_keys_page_charts_its_verifications_by_outcome() {
         "{page}"
     );
     assert_eq!(root.get(server, "/admin/keys/no-such-key").await.status, StatusCode::NOT_FOUND);
+
+    // The same numbers as CSV, for a chosen period; a period that runs backwards is a 400.
+    let csv = root.get(server, &format!("/admin/keys/{}/usage.csv", issued.id)).await;
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    let text = csv.text();
+    assert!(text.starts_with("day,outcome,verifications\n"), "{text}");
+    assert!(text.contains(&format!("{today},rate_limited,2\n")), "{text}");
+    let earlier = format!("/admin/keys/{}?from=2025-01-01&to=2025-01-31", issued.id);
+    let page = root.get(server, &earlier).await.text();
+    assert!(page.contains("2025-01-01 to 2025-01-31") && !page.contains("rate_limited: 2"));
+    let backwards = format!("/admin/keys/{}/usage.csv?from=2025-02-01&to=2025-01-01", issued.id);
+    assert_eq!(root.get(server, &backwards).await.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -1087,4 +1111,72 @@ async fn retention_prunes_old_entries_audits_itself_and_keeps_the_chain_verifiab
         .any(|e| e.action == "audit.prune" && e.details.contains("\"deleted\":3")));
     assert!(server.operator.verify_audit_chain().await.unwrap().is_ok());
     assert_eq!(server.operator.prune_audit(30).await.unwrap(), 0, "a second run finds nothing");
+}
+
+#[tokio::test]
+async fn the_least_privilege_hint_covers_the_period_the_admin_chooses() {
+    let server = TestServer::start().await;
+    admin(&server, "root@example.com", &[AdminPermission::Clients]).await;
+    server.scope("svc:read", &[], false).await;
+    server.scope("svc:write", &[], false).await;
+    let client = server.service_client("svc:read svc:write").await;
+    assert_eq!(server.token(&client, "svc:read").await.status, StatusCode::OK);
+    // A svc:write token from ten days ago: inside a 30-day period, outside a 7-day one.
+    let ten_days_ago = portcullis::clock::unix_now() - 10 * 86_400;
+    let old = portcullis_core::store::TokenRecord {
+        jti: "old-write-token".into(),
+        client_id: client.id.clone(),
+        subject: client.id.clone(),
+        scopes: "svc:write".into(),
+        grant_type: portcullis_core::client::GrantType::ClientCredentials,
+        issued_at: ten_days_ago,
+        expires_at: ten_days_ago + 300,
+        grant_id: None,
+    };
+    portcullis_core::store::TokenStore::record_tokens(&server.state.store, &[old]).await.unwrap();
+
+    let mut root = signed_in(&server, "root@example.com").await;
+    let path = format!("/admin/clients/{}", client.id);
+    let month = root.get(&server, &path).await.text();
+    assert!(month.contains("Every allowed scope was used in the last 30 days."), "{month}");
+    let week = root.get(&server, &format!("{path}?unused_days=7")).await.text();
+    assert!(week.contains("Not used in the last 7 days: svc:write."), "{week}");
+    for bad in ["0", "367", "seven"] {
+        let reply = root.get(&server, &format!("{path}?unused_days={bad}")).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn revocations_by_clients_and_on_replay_are_in_the_audit_log() {
+    let flow = Flow::start().await;
+    let code = flow.code(&mut Browser::default(), &[]).await;
+    let tokens = flow.exchange(&code, crate::browser::VERIFIER).await.json();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    // A rotated refresh token presented again revokes its family: audited as the server's act.
+    assert_eq!(flow.refresh(&refresh, None).await.status, StatusCode::OK);
+    assert_eq!(flow.refresh(&refresh, None).await.status, StatusCode::BAD_REQUEST);
+    let audit = flow.server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
+    let replay = audit.iter().find(|e| e.action == "grant.revoke").expect("replay audited");
+    assert_eq!(replay.actor, "server");
+    assert!(replay.details.contains("refresh_token_replay"), "{}", replay.details);
+
+    // The client revoking its own access token at /oauth2/revoke (RFC 7009).
+    let code = flow.code(&mut Browser::default(), &[]).await;
+    let fresh = flow.exchange(&code, crate::browser::VERIFIER).await.json();
+    let access = fresh["access_token"].as_str().unwrap();
+    let body = format!("token={access}");
+    let reply = flow.server.post_form("/oauth2/revoke", Some(&flow.web.basic()), &body).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let audit = flow.server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
+    let revoked = audit.iter().find(|e| e.action == "token.revoke").expect("revocation audited");
+    assert_eq!(revoked.actor, format!("client:{}", flow.web.id));
+    assert!(!revoked.details.contains(access), "no token in the log");
+
+    // Presenting it again changes nothing and audits nothing more.
+    let reply = flow.server.post_form("/oauth2/revoke", Some(&flow.web.basic()), &body).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let again = flow.server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(again.iter().filter(|e| e.action == "token.revoke").count(), 1);
 }
