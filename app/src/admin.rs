@@ -17,6 +17,22 @@ pub struct PendingClientLine {
     pub name: String,
     pub client_type: String,
     pub scopes: String,
+    /// The requesting partner organisation; empty for clients an admin filed.
+    pub organisation: String,
+    pub description: String,
+    pub justification: String,
+}
+
+/// A partner developer account as the admin pages show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerLine {
+    pub partner_id: String,
+    pub email: String,
+    pub name: String,
+    pub organisation: String,
+    pub status: String,
+    pub decision_reason: String,
+    pub created_at: String,
 }
 
 /// The audit page's filter fields, as typed (dates `YYYY-MM-DD`, empty means any).
@@ -98,6 +114,7 @@ fn Frame(
                     <nav class="flex items-center gap-4 text-sm">
                         <a class="text-indigo-700 underline" href="/admin">"Dashboard"</a>
                         <a class="text-indigo-700 underline" href="/admin/clients">"Clients"</a>
+                        <a class="text-indigo-700 underline" href="/admin/partners">"Partners"</a>
                         <a class="text-indigo-700 underline" href="/admin/users">"Users"</a>
                         <a class="text-indigo-700 underline" href="/admin/scopes">"Scopes"</a>
                         <a class="text-indigo-700 underline" href="/admin/analytics">"Analytics"</a>
@@ -154,8 +171,10 @@ pub fn AdminDashboardPage(
     tokens_today: Vec<(String, u64)>,
     /// Things to look at: rate-limit rejections today, keys and old secrets about to stop.
     attention: Vec<String>,
+    pending_partners: Vec<PartnerLine>,
 ) -> impl IntoView {
     let empty = pending.is_empty();
+    let partners_csrf = csrf.clone();
     let keys_csrf = csrf.clone();
     view! {
         <Frame title="Dashboard".to_owned() signed_in_as=Some(email) csrf=csrf.clone()>
@@ -176,6 +195,12 @@ pub fn AdminDashboardPage(
                     {attention.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}
                 </ul>
             </section>
+            {(!pending_partners.is_empty()).then(|| view! {
+                <section class="mt-8">
+                    <h2 class="font-semibold">"Partner accounts awaiting approval"</h2>
+                    <PartnerDecisions partners=pending_partners csrf=partners_csrf/>
+                </section>
+            })}
             <section class="mt-8">
                 <h2 class="font-semibold">"Clients awaiting approval"</h2>
                 {empty.then(|| view! { <p class="mt-2 text-sm text-slate-600">"Nothing to decide."</p> })}
@@ -184,12 +209,20 @@ pub fn AdminDashboardPage(
                         let csrf = csrf.clone();
                         let approve = format!("/admin/clients/{}/approve", c.client_id);
                         let reject = format!("/admin/clients/{}/reject", c.client_id);
+                        let partner = !c.organisation.is_empty();
                         view! {
                             <li class="rounded border border-slate-200 bg-white p-4">
                                 <p class="font-medium">{c.name}</p>
                                 <p class="text-xs text-slate-500">
                                     {format!("{} client {} requests: {}", c.client_type, c.client_id, c.scopes)}
                                 </p>
+                                {partner.then(|| view! {
+                                    <div class="mt-2 text-sm" data-testid="partner-request">
+                                        <p>{format!("Requested by {}", c.organisation)}</p>
+                                        <p class="text-slate-700">{format!("Description: {}", c.description)}</p>
+                                        <p class="text-slate-700">{format!("Justification: {}", c.justification)}</p>
+                                    </div>
+                                })}
                                 <form method="post" action=approve class="mt-3 flex flex-wrap items-end gap-2">
                                     <input type="hidden" name="csrf" value=csrf.clone()/>
                                     <label class="text-sm">
@@ -197,6 +230,13 @@ pub fn AdminDashboardPage(
                                         <input name="scopes" value=c.scopes.clone()
                                             class="ml-2 rounded border border-slate-300 px-2 py-1"/>
                                     </label>
+                                    {partner.then(|| view! {
+                                        <label class="text-sm">
+                                            "Longest rotation overlap the partner may choose (hours)"
+                                            <input name="partner_overlap_hours" type="number" min="0" max="720" required
+                                                class="ml-2 w-20 rounded border border-slate-300 px-2 py-1"/>
+                                        </label>
+                                    })}
                                     <input name="reason" placeholder="Reason" required
                                         class="rounded border border-slate-300 px-2 py-1 text-sm"/>
                                     <button type="submit"
@@ -252,6 +292,80 @@ pub fn AdminDashboardPage(
                     </ul>
                 </section>
             })}
+        </Frame>
+    }
+}
+
+/// Partner accounts with the actions their status allows: a decision for pending ones,
+/// disable or enable for the others.
+#[component]
+fn PartnerDecisions(partners: Vec<PartnerLine>, csrf: String) -> impl IntoView {
+    let field = "rounded border border-slate-300 px-2 py-1";
+    view! {
+        <ul class="mt-2 space-y-3" data-testid="partners">
+            {partners.into_iter().map(|p| {
+                let base = format!("/admin/partners/{}", p.partner_id);
+                let csrf = csrf.clone();
+                let summary = format!("{} · {} · signed up {}", p.email, p.status, p.created_at);
+                let actions = match p.status.as_str() {
+                    "pending" => view! {
+                        <form method="post" action=format!("{base}/approve")
+                            class="mt-2 flex flex-wrap items-end gap-2 text-sm">
+                            <input type="hidden" name="csrf" value=csrf.clone()/>
+                            <input name="reason" placeholder="Note (optional)" class=field/>
+                            <button type="submit"
+                                class="rounded bg-indigo-700 px-3 py-1 font-semibold text-white">
+                                "Approve"
+                            </button>
+                        </form>
+                        <form method="post" action=format!("{base}/reject") class="mt-2 flex gap-2 text-sm">
+                            <input type="hidden" name="csrf" value=csrf.clone()/>
+                            <input name="reason" placeholder="Why not" required class=field/>
+                            <button type="submit" class="rounded border border-slate-300 px-3 py-1">
+                                "Reject"
+                            </button>
+                        </form>
+                    }.into_any(),
+                    "active" | "disabled" => {
+                        let to = if p.status == "active" { "disabled" } else { "active" };
+                        let label = if to == "disabled" {
+                            "Disable (and its clients and keys)"
+                        } else {
+                            "Enable"
+                        };
+                        view! {
+                            <form method="post" action=format!("{base}/status") class="mt-2 text-sm">
+                                <input type="hidden" name="csrf" value=csrf.clone()/>
+                                <input type="hidden" name="to" value=to/>
+                                <button type="submit" class="rounded border border-slate-300 px-3 py-1">
+                                    {label}
+                                </button>
+                            </form>
+                        }.into_any()
+                    }
+                    _ => view! { <p class="mt-2 text-sm text-slate-600">{p.decision_reason.clone()}</p> }.into_any(),
+                };
+                view! {
+                    <li class="rounded border border-slate-200 bg-white p-4">
+                        <p class="font-medium">{format!("{} ({})", p.name, p.organisation)}</p>
+                        <p class="text-xs text-slate-500">{summary}</p>
+                        {actions}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
+/// Every partner account, newest decisions to make first.
+#[component]
+pub fn AdminPartnersPage(email: String, csrf: String, partners: Vec<PartnerLine>) -> impl IntoView {
+    view! {
+        <Frame title="Partner accounts".to_owned() signed_in_as=Some(email) csrf=csrf.clone()>
+            {partners.is_empty().then(|| view! {
+                <p class="mt-4 text-sm text-slate-600">"No partner has signed up yet."</p>
+            })}
+            <PartnerDecisions partners csrf/>
         </Frame>
     }
 }
@@ -868,35 +982,56 @@ pub fn AdminClientFormPage(
     error: Option<String>,
 ) -> impl IntoView {
     let title = if editing { "Edit client" } else { "New client" };
+    view! {
+        <Frame title=title.to_owned() signed_in_as=Some(email) csrf=csrf.clone()>
+            {error.map(|e| view! {
+                <p class="mt-4 rounded bg-red-50 p-3 text-sm text-red-800" role="alert">{e}</p>
+            })}
+            <form method="post" action=action class="mt-6 grid max-w-2xl gap-3">
+                <input type="hidden" name="csrf" value=csrf/>
+                <ClientFields form/>
+                <button type="submit"
+                    class="justify-self-start rounded bg-indigo-700 px-4 py-2 font-semibold text-white">
+                    {if editing { "Save" } else { "Create client" }}
+                </button>
+            </form>
+        </Frame>
+    }
+}
+
+/// The registration fields of a client form, shared by the admin's and the partner's forms:
+/// every setting typed out, none defaulted.
+#[component]
+pub fn ClientFields(form: ClientForm) -> impl IntoView {
     let field = |label: &'static str, name: &'static str, value: String, hint: &'static str| {
         view! {
             <label class="block">
                 <span class="text-sm font-medium">{label}</span>
-                <input name=name value=value class="mt-1 w-full rounded border border-slate-300 px-3 py-1"/>
+                <input name=name value=value
+                    class="mt-1 w-full rounded border border-slate-300 px-3 py-1"/>
                 <span class="text-xs text-slate-500">{hint}</span>
             </label>
         }
     };
     view! {
-        <Frame title=title.to_owned() signed_in_as=Some(email) csrf=csrf.clone()>
-            {error.map(|e| view! { <p class="mt-4 rounded bg-red-50 p-3 text-sm text-red-800" role="alert">{e}</p> })}
-            <form method="post" action=action class="mt-6 grid max-w-2xl gap-3">
-                <input type="hidden" name="csrf" value=csrf/>
-                {field("Name", "name", form.name, "Shown to users on the consent screen.")}
-                {field("Type", "client_type", form.client_type, "confidential or public (fixed once created).")}
-                {field("Grant types", "grant_types", form.grant_types, "authorization_code, refresh_token, client_credentials")}
-                {field("Scopes", "scopes", form.scopes, "Space-separated; each must be in the registry.")}
-                {field("Redirect URIs", "redirect_uris", form.redirect_uris, "Comma-separated; required with authorization_code.")}
-                {field("Post-logout redirect URIs", "post_logout_redirect_uris", form.post_logout_redirect_uris, "Comma-separated, optional.")}
-                {field("Token endpoint authentication", "token_auth_method", form.token_auth_method, "client_secret_basic, client_secret_post, or none for public clients.")}
-                {field("ID token algorithm", "id_token_signing_alg", form.id_token_signing_alg, "ES256, RS256 or EdDSA; required exactly when scopes include openid.")}
-                {field("Access token lifetime (s)", "access_token_lifetime", form.access_token_lifetime, "Required: no default.")}
-                {field("Refresh token lifetime (s)", "refresh_token_lifetime", form.refresh_token_lifetime, "Required: no default.")}
-                <button type="submit" class="justify-self-start rounded bg-indigo-700 px-4 py-2 font-semibold text-white">
-                    {if editing { "Save" } else { "Create client" }}
-                </button>
-            </form>
-        </Frame>
+        {field("Name", "name", form.name, "Shown to users on the consent screen.")}
+        {field("Type", "client_type", form.client_type,
+            "confidential or public (fixed once created).")}
+        {field("Grant types", "grant_types", form.grant_types,
+            "authorization_code, refresh_token, client_credentials")}
+        {field("Scopes", "scopes", form.scopes, "Space-separated; each must be in the registry.")}
+        {field("Redirect URIs", "redirect_uris", form.redirect_uris,
+            "Comma-separated; required with authorization_code.")}
+        {field("Post-logout redirect URIs", "post_logout_redirect_uris",
+            form.post_logout_redirect_uris, "Comma-separated, optional.")}
+        {field("Token endpoint authentication", "token_auth_method", form.token_auth_method,
+            "client_secret_basic, client_secret_post, or none for public clients.")}
+        {field("ID token algorithm", "id_token_signing_alg", form.id_token_signing_alg,
+            "ES256, RS256 or EdDSA; required exactly when scopes include openid.")}
+        {field("Access token lifetime (s)", "access_token_lifetime", form.access_token_lifetime,
+            "Required: no default.")}
+        {field("Refresh token lifetime (s)", "refresh_token_lifetime",
+            form.refresh_token_lifetime, "Required: no default.")}
     }
 }
 

@@ -7,6 +7,8 @@
 pub mod admin;
 pub mod app;
 pub mod charts;
+pub mod docs;
+pub mod developers;
 mod landing;
 pub mod pages;
 

@@ -9,11 +9,17 @@ use serde::{Deserialize, Serialize};
 use crate::admin::{
     AdminAnalyticsPage, AdminAuditPage, AdminClientPage, AdminClientsPage, AdminDashboardPage,
     AdminLoginPage, AdminRevokePage, AdminScopesPage, AdminUserPage, AdminUsersPage,
-    AuditFilterForm, AuditLine, ClientDetail, ClientLine, KeyLine, PendingClientLine,
+    AuditFilterForm, AuditLine, ClientDetail, ClientForm, ClientLine, KeyLine, PartnerLine, PendingClientLine,
     RevocationCounts, UserConsentLine, UserLine,
 };
 
 use crate::charts::{KeyUsageReport, UsageReport};
+use crate::docs::{DocsContext, DocsPage, EndpointDoc, ScopeDoc};
+use crate::developers::{
+    DevClientPage, DevClientRequestPage, DevConsolePage, DevKeyPage, DevLoginPage,
+    DevMessagePage, DevNotificationsPage, DevSignUpPage, NotificationLine, PartnerClientDetail,
+    PartnerClientLine, PartnerHeader, ShownOnce, SignUpForm,
+};
 
 /// Id of the `<script type="application/json">` that carries the page's props to the browser.
 const PAGE_DATA_ID: &str = "portcullis-page";
@@ -57,6 +63,12 @@ pub enum Page {
         pending_keys: Vec<KeyLine>,
         tokens_today: Vec<(String, u64)>,
         attention: Vec<String>,
+        pending_partners: Vec<PartnerLine>,
+    },
+    AdminPartners {
+        email: String,
+        csrf: String,
+        partners: Vec<PartnerLine>,
     },
     AdminAudit {
         email: String,
@@ -114,6 +126,59 @@ pub enum Page {
         key: KeyLine,
         usage: KeyUsageReport,
     },
+    DevDocs {
+        context: DocsContext,
+        slug: String,
+        scopes: Vec<ScopeDoc>,
+        endpoints: Vec<EndpointDoc>,
+        grant_types: Vec<String>,
+    },
+    DevSignUp {
+        csrf: String,
+        error: Option<String>,
+        form: SignUpForm,
+    },
+    DevLogin {
+        csrf: String,
+        error: Option<String>,
+    },
+    DevMessage {
+        header: Option<PartnerHeader>,
+        title: String,
+        message: String,
+    },
+    DevConsole {
+        header: PartnerHeader,
+        clients: Vec<PartnerClientLine>,
+        notifications: Vec<NotificationLine>,
+    },
+    DevNotifications {
+        header: PartnerHeader,
+        notifications: Vec<NotificationLine>,
+    },
+    DevClientRequest {
+        header: PartnerHeader,
+        form: Box<ClientForm>,
+        description: String,
+        justification: String,
+        scopes: Vec<String>,
+        error: Option<String>,
+    },
+    DevClient {
+        header: PartnerHeader,
+        client: Box<PartnerClientDetail>,
+        keys: Vec<KeyLine>,
+        usage: UsageReport,
+        shown_once: Option<ShownOnce>,
+        notice: Option<String>,
+    },
+    DevKey {
+        header: PartnerHeader,
+        key: KeyLine,
+        usage: KeyUsageReport,
+        shown_once: Option<ShownOnce>,
+        max_overlap_hours: u32,
+    },
     AdminTotpLogin {
         csrf: String,
         error: Option<String>,
@@ -158,10 +223,16 @@ impl Page {
                 pending_keys,
                 tokens_today,
                 attention,
+                pending_partners,
             } => view! {
-                <AdminDashboardPage email csrf pending pending_keys tokens_today attention/>
+                <AdminDashboardPage
+                    email csrf pending pending_keys tokens_today attention pending_partners
+                />
             }
             .into_any(),
+            Page::AdminPartners { email, csrf, partners } => {
+                view! { <crate::admin::AdminPartnersPage email csrf partners/> }.into_any()
+            }
             Page::AdminAudit { email, csrf, filter, entries } => {
                 view! { <AdminAuditPage email csrf filter entries/> }.into_any()
             }
@@ -190,6 +261,38 @@ impl Page {
             Page::AdminKey { email, csrf, key, usage } => {
                 view! { <crate::admin::AdminKeyPage email csrf key usage/> }.into_any()
             }
+            Page::DevDocs { context, slug, scopes, endpoints, grant_types } => {
+                view! { <DocsPage context slug scopes endpoints grant_types/> }.into_any()
+            }
+            Page::DevSignUp { csrf, error, form } => {
+                view! { <DevSignUpPage csrf error form/> }.into_any()
+            }
+            Page::DevLogin { csrf, error } => view! { <DevLoginPage csrf error/> }.into_any(),
+            Page::DevMessage { header, title, message } => {
+                view! { <DevMessagePage header title message/> }.into_any()
+            }
+            Page::DevConsole { header, clients, notifications } => {
+                view! { <DevConsolePage header clients notifications/> }.into_any()
+            }
+            Page::DevNotifications { header, notifications } => {
+                view! { <DevNotificationsPage header notifications/> }.into_any()
+            }
+            Page::DevClientRequest { header, form, description, justification, scopes, error } => {
+                view! {
+                    <DevClientRequestPage
+                        header form=*form description justification scopes error
+                    />
+                }
+                .into_any()
+            }
+            Page::DevClient { header, client, keys, usage, shown_once, notice } => view! {
+                <DevClientPage header client=*client keys usage shown_once notice/>
+            }
+            .into_any(),
+            Page::DevKey { header, key, usage, shown_once, max_overlap_hours } => view! {
+                <DevKeyPage header key usage shown_once max_overlap_hours/>
+            }
+            .into_any(),
             Page::AdminTotpLogin { csrf, error } => {
                 view! { <crate::admin::AdminTotpLoginPage csrf error/> }.into_any()
             }

@@ -43,6 +43,10 @@ pub enum ClientCommand {
         /// Why, for the audit log.
         #[arg(long)]
         reason: String,
+        /// Required for a client a partner requested: the longest overlap (hours, 0-720) the
+        /// partner may keep an old secret or key working when it rotates one.
+        #[arg(long)]
+        partner_overlap_hours: Option<u32>,
     },
     /// Refuse a pending client (it stays disabled), with a reason the partner can read.
     Reject {
@@ -198,9 +202,10 @@ pub async fn run(command: ClientCommand, operator: &Operator) -> anyhow::Result<
             operator.set_client_status(&client_id, ClientStatus::Active).await?;
             println!("client {client_id} enabled");
         }
-        ClientCommand::Approve { client_id, scopes, reason } => {
+        ClientCommand::Approve { client_id, scopes, reason, partner_overlap_hours } => {
             let scopes = scopes.as_deref().map(ScopeSet::parse_list).transpose()?;
-            let client = operator.approve_client(&client_id, scopes, &reason).await?;
+            let client =
+                operator.approve_client(&client_id, scopes, &reason, partner_overlap_hours).await?;
             println!("client {client_id} approved with {}", client.allowed_scopes.to_wire());
         }
         ClientCommand::Reject { client_id, reason } => {

@@ -12,18 +12,17 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_app::admin::{
-    AuditFilterForm, AuditLine, ClientDetail, ClientForm, ClientLine, KeyLine, PendingClientLine,
-    PreviousSecretLine, RevocationCounts, ScopeLine, UserConsentLine, UserLine,
+    AuditFilterForm, AuditLine, ClientDetail, ClientForm, ClientLine, PartnerLine, PendingClientLine,
+    RevocationCounts, ScopeLine, UserConsentLine, UserLine,
 };
 use portcullis_app::pages::Page;
 use portcullis_core::admin::{Admin, AdminPermission};
 use portcullis_core::api_key::{day_of, parse_day};
-use portcullis_core::api_key::{ApiKey, ApiKeyRequest, ApiKeyStatus, VerifyOutcome};
+use portcullis_core::api_key::{ApiKey, ApiKeyStatus, VerifyOutcome};
 use portcullis_core::audit::AuditEntry;
-use portcullis_core::cidr::parse_networks;
-use portcullis_core::client::{parse_wire_list, Client, ClientStatus, ClientType};
+use portcullis_core::partner::{Partner, PartnerStatus};
+use portcullis_core::client::{Client, ClientStatus, ClientType};
 use portcullis_core::scope::ScopeSet;
-use portcullis_core::secret::{hashes_equal, random_id};
 use portcullis_core::store::{
     AdminStore, ApiKeyStore, AuditFilter, AuditStore, ClientStore, TokenSelection, UserStore,
 };
@@ -34,14 +33,17 @@ use tower_sessions::Session;
 use super::form::{Form, FormBody};
 use super::interaction::{message, page, see_other, unavailable};
 use super::peer::PeerAddr;
+use super::portal::{
+    checked_form, client_form_from, csrf_ok, csrf_token, key_line, key_request_of, not_done,
+    number, previous_secret_line, refusal, registration_of, renew_csrf, utc,
+};
 use super::usage::{self, download, UsageQuery};
 use super::AppState;
 use crate::clock::unix_now;
 use crate::login_throttle::LoginThrottle;
-use crate::service::{Acting, AdminSignIn, NewClient, ScopeInput, ServiceError};
+use crate::service::{Acting, AdminSignIn, ScopeInput, ServiceError};
 
 const SESSION_ADMIN: &str = "admin";
-const SESSION_CSRF: &str = "admin_csrf";
 /// Password checked, code still to come.
 const SESSION_TOTP_PENDING: &str = "admin_totp_pending";
 /// A second factor being set up: its sealed secret.
@@ -85,39 +87,6 @@ async fn require(
             ))
         }
     }
-}
-
-async fn csrf_token(session: &Session) -> Option<String> {
-    if let Ok(Some(token)) = session.get::<String>(SESSION_CSRF).await {
-        return Some(token);
-    }
-    let token = random_id();
-    session.insert(SESSION_CSRF, &token).await.ok()?;
-    Some(token)
-}
-
-async fn csrf_ok(session: &Session, form: &Form) -> bool {
-    let Ok(Some(expected)) = session.get::<String>(SESSION_CSRF).await else { return false };
-    form.get("csrf").is_some_and(|sent| hashes_equal(sent.as_bytes(), expected.as_bytes()))
-}
-
-/// Reads a posted form and checks its CSRF token; the error is the response to send.
-async fn checked_form(
-    session: &Session,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Form, Response> {
-    let form = Form::parse(headers, body).map_err(|_| {
-        message(StatusCode::BAD_REQUEST, "Bad request", "The form could not be read.")
-    })?;
-    if !csrf_ok(session, &form).await {
-        return Err(message(
-            StatusCode::FORBIDDEN,
-            "Request expired",
-            "Reload the page and try again.",
-        ));
-    }
-    Ok(form)
 }
 
 /// What every admin form post checks first: its CSRF token, then the signed-in admin and the
@@ -221,9 +190,7 @@ async fn complete_sign_in(
     second_factor: bool,
 ) -> Response {
     let signed_in = AdminSession { admin_id: admin.id.clone(), signed_in_at: unix_now() };
-    if session.insert(SESSION_ADMIN, &signed_in).await.is_err()
-        || session.insert(SESSION_CSRF, random_id()).await.is_err()
-    {
+    if session.insert(SESSION_ADMIN, &signed_in).await.is_err() || !renew_csrf(session).await {
         return unavailable();
     }
     let operator = state.operator().acting_as(acting(admin, peer));
@@ -260,16 +227,17 @@ pub async fn dashboard(State(state): State<AppState>, session: Session) -> Respo
             return unavailable();
         }
     };
-    let pending = clients
-        .iter()
-        .filter(|c| c.status == ClientStatus::Pending)
-        .map(|c| PendingClientLine {
-            client_id: c.id.to_string(),
-            name: c.name.clone(),
-            client_type: c.client_type.to_string(),
-            scopes: c.allowed_scopes.to_wire(),
-        })
-        .collect();
+    let mut pending = Vec::new();
+    for client in clients.iter().filter(|c| c.status == ClientStatus::Pending) {
+        match pending_line(&state, client).await {
+            Ok(line) => pending.push(line),
+            Err(response) => return response,
+        }
+    }
+    let pending_partners = match state.operator().partners(Some(PartnerStatus::Pending)).await {
+        Ok(partners) => partners.iter().map(partner_line).collect(),
+        Err(err) => return refusal(err),
+    };
     let midnight = unix_now() - unix_now().rem_euclid(86_400);
     let tokens_today = state.store.tokens_issued_since(midnight).await.unwrap_or_default();
     let keys = match state.store.list_api_keys(None).await {
@@ -295,8 +263,134 @@ pub async fn dashboard(State(state): State<AppState>, session: Session) -> Respo
         pending_keys,
         tokens_today,
         attention,
+        pending_partners,
     };
     page("Admin", data)
+}
+
+/// A pending client for the approval queue, with what its partner said about it.
+async fn pending_line(state: &AppState, client: &Client) -> Result<PendingClientLine, Response> {
+    let failed = |err: portcullis_core::store::StoreError| {
+        tracing::error!(error = %err, "client owner lookup failed");
+        unavailable()
+    };
+    let owner = state.store.client_owner(client.id.as_str()).await.map_err(failed)?;
+    let organisation = match &owner {
+        Some(owner) => {
+            state.store.organisation_name(&owner.organisation_id).await.map_err(failed)?
+        }
+        None => None,
+    };
+    Ok(PendingClientLine {
+        client_id: client.id.to_string(),
+        name: client.name.clone(),
+        client_type: client.client_type.to_string(),
+        scopes: client.allowed_scopes.to_wire(),
+        organisation: organisation.unwrap_or_default(),
+        description: owner.as_ref().map(|o| o.description.clone()).unwrap_or_default(),
+        justification: owner.map(|o| o.justification).unwrap_or_default(),
+    })
+}
+
+fn partner_line(partner: &Partner) -> PartnerLine {
+    PartnerLine {
+        partner_id: partner.id.clone(),
+        email: partner.email.clone(),
+        name: partner.name.clone(),
+        organisation: partner.organisation.clone(),
+        status: partner.status.to_string(),
+        decision_reason: partner.decision_reason.clone().unwrap_or_default(),
+        created_at: utc(partner.created_at),
+    }
+}
+
+/// `GET /admin/partners` (`admin:clients`): every partner account and what may be done with it.
+pub async fn partners_page(State(state): State<AppState>, session: Session) -> Response {
+    let admin = match require(&state, &session, Some(AdminPermission::Clients)).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let mut partners = match state.operator().partners(None).await {
+        Ok(partners) => partners,
+        Err(err) => return refusal(err),
+    };
+    partners.sort_by_key(|p| (p.status != PartnerStatus::Pending, std::cmp::Reverse(p.created_at)));
+    let Some(csrf) = csrf_token(&session).await else { return unavailable() };
+    let partners = partners.iter().map(partner_line).collect();
+    page("Partners", Page::AdminPartners { email: admin.email, csrf, partners })
+}
+
+/// `POST /admin/partners/{id}/approve` and `/reject` (`admin:clients`): the decision on a
+/// pending account; a rejection needs a reason the partner reads at sign-in.
+async fn decide_partner(
+    state: AppState,
+    session: Session,
+    peer: PeerAddr,
+    partner_id: String,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+    approve: bool,
+) -> Response {
+    let (form, admin) =
+        match admin_form(&state, &session, &headers, &body, Some(AdminPermission::Clients)).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
+    let reason = form.get("reason").unwrap_or_default();
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    match operator.decide_partner(&partner_id, approve, reason).await {
+        Ok(_) => see_other("/admin/partners"),
+        Err(err) => refusal(err),
+    }
+}
+
+pub async fn approve_partner(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    Path(partner_id): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    decide_partner(state, session, peer, partner_id, headers, body, true).await
+}
+
+pub async fn reject_partner(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    Path(partner_id): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    decide_partner(state, session, peer, partner_id, headers, body, false).await
+}
+
+/// `POST /admin/partners/{id}/status` (`admin:clients`): `to` is `disabled` (its clients and
+/// keys are disabled with it) or `active`.
+pub async fn set_partner_status(
+    State(state): State<AppState>,
+    session: Session,
+    peer: PeerAddr,
+    Path(partner_id): Path<String>,
+    headers: HeaderMap,
+    FormBody(body): FormBody,
+) -> Response {
+    let (form, admin) =
+        match admin_form(&state, &session, &headers, &body, Some(AdminPermission::Clients)).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
+    let enabled = match form.get("to") {
+        Some("active") => true,
+        Some("disabled") => false,
+        _ => return not_done("to is active or disabled."),
+    };
+    let operator = state.operator().acting_as(acting(&admin, &peer));
+    match operator.set_partner_enabled(&partner_id, enabled).await {
+        Ok(_) => see_other("/admin/partners"),
+        Err(err) => refusal(err),
+    }
 }
 
 /// `POST /admin/clients/{id}/approve`: `scopes` may narrow the request, `reason` is required.
@@ -321,8 +415,13 @@ pub async fn approve_client(
         Ok(scopes) => scopes,
         Err(err) => return message(StatusCode::BAD_REQUEST, "Invalid scopes", &err.to_string()),
     };
+    let overlap = match number::<u32>(&form, "partner_overlap_hours") {
+        Ok(overlap) => overlap,
+        Err(problem) => return not_done(&problem),
+    };
     let operator = state.operator().acting_as(acting(&admin, &peer));
-    service_outcome(operator.approve_client(&client_id, scopes, &reason).await.map(|_| ()))
+    let approved = operator.approve_client(&client_id, scopes, &reason, overlap).await;
+    service_outcome(approved.map(|_| ()))
 }
 
 /// `POST /admin/clients/{id}/reject`.
@@ -348,14 +447,7 @@ pub async fn reject_client(
 fn service_outcome(result: Result<(), ServiceError>) -> Response {
     match result {
         Ok(()) => see_other("/admin"),
-        Err(ServiceError::Invalid(text)) => message(StatusCode::BAD_REQUEST, "Not done", &text),
-        Err(ServiceError::NotFound(what)) => {
-            message(StatusCode::NOT_FOUND, "Not found", &format!("{what} does not exist."))
-        }
-        Err(ServiceError::Store(err)) => {
-            tracing::error!(error = %err, "admin action failed in storage");
-            unavailable()
-        }
+        Err(err) => refusal(err),
     }
 }
 
@@ -484,13 +576,6 @@ fn audit_line(e: AuditEntry) -> AuditLine {
         source_ip: e.source_ip.unwrap_or_default(),
         details: e.details,
     }
-}
-
-/// `YYYY-MM-DD HH:MM:SS` in UTC.
-fn utc(at: i64) -> String {
-    let day = portcullis_core::api_key::format_day(at.div_euclid(86_400));
-    let seconds = at.rem_euclid(86_400);
-    format!("{day} {:02}:{:02}:{:02}", seconds / 3600, seconds % 3600 / 60, seconds % 60)
 }
 
 #[derive(Deserialize, Default)]
@@ -704,19 +789,6 @@ pub async fn clients_page(
     page("Clients", Page::AdminClients { email: admin.email, csrf, query: search.q, clients })
 }
 
-fn key_line(key: &ApiKey) -> KeyLine {
-    KeyLine {
-        key_id: key.id.clone(),
-        client_id: key.client_id.to_string(),
-        name: key.name.clone(),
-        prefix: key.key_prefix.clone(),
-        status: key.status.to_string(),
-        scopes: key.scopes.to_wire(),
-        rate_limit_per_minute: key.rate_limit_per_minute,
-        last_used: key.last_used_at.map_or_else(|| "never".to_owned(), utc),
-    }
-}
-
 /// The client page's data: its keys only for admins who may manage keys.
 async fn client_page_data(
     state: &AppState,
@@ -768,15 +840,7 @@ fn client_detail(client: &Client) -> ClientDetail {
         access_token_lifetime: client.access_token_lifetime,
         refresh_token_lifetime: client.refresh_token_lifetime,
         confidential: client.client_type == ClientType::Confidential,
-        previous_secret: client
-            .previous_secret
-            .as_ref()
-            .filter(|p| p.valid_until > unix_now())
-            .map(|p| PreviousSecretLine {
-                valid_until: utc(p.valid_until),
-                last_used: p.last_used_at.map_or_else(|| "never".to_owned(), utc),
-                last_used_ip: p.last_used_ip.clone().unwrap_or_default(),
-            }),
+        previous_secret: previous_secret_line(client),
         keys: None,
         unused_scopes: String::new(),
         unused_days: DEFAULT_UNUSED_DAYS,
@@ -936,18 +1000,6 @@ async fn show_secret_once(
     page("Client", data)
 }
 
-/// A form field parsed as a number, empty meaning absent; the error says which field.
-fn number<T: std::str::FromStr>(form: &Form, name: &str) -> Result<Option<T>, String> {
-    match form.get(name).map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(text) => text.parse().map(Some).map_err(|_| format!("{name} must be a whole number.")),
-    }
-}
-
-fn not_done(problem: &str) -> Response {
-    message(StatusCode::BAD_REQUEST, "Not done", problem)
-}
-
 /// The key's client, for redirects back to its page.
 async fn key_client(state: &AppState, key_id: &str) -> Result<ApiKey, Response> {
     state.operator().api_key(key_id).await.map_err(|err| service_outcome(Err(err)))
@@ -967,32 +1019,9 @@ pub async fn create_key(
             Ok(found) => found,
             Err(response) => return response,
         };
-    let (limit, burst, expires) = match (
-        number::<i64>(&form, "rate_limit_per_minute"),
-        number::<i64>(&form, "burst"),
-        number::<i64>(&form, "expires_in_days"),
-    ) {
-        (Ok(Some(limit)), Ok(burst), Ok(expires)) => (limit, burst, expires),
-        (Ok(None), _, _) => return not_done("A key needs a rate limit per minute."),
-        (Err(problem), _, _) | (_, Err(problem), _) | (_, _, Err(problem)) => {
-            return not_done(&problem)
-        }
-    };
-    let scopes = match ScopeSet::parse_list(form.get("scopes").unwrap_or_default()) {
-        Ok(scopes) => scopes,
-        Err(err) => return message(StatusCode::BAD_REQUEST, "Invalid scopes", &err.to_string()),
-    };
-    let allowed_ips = match parse_networks(form.get("allowed_ips").unwrap_or_default()) {
-        Ok(networks) => networks,
-        Err(err) => return message(StatusCode::BAD_REQUEST, "Invalid addresses", &err.to_string()),
-    };
-    let request = ApiKeyRequest {
-        name: form.get("name").unwrap_or_default().to_owned(),
-        scopes,
-        rate_limit_per_minute: limit,
-        burst,
-        allowed_ips,
-        expires_in_days: expires,
+    let request = match key_request_of(&form) {
+        Ok(request) => request,
+        Err(response) => return response,
     };
     let operator = state.operator().acting_as(acting(&admin, &peer));
     let created = match operator.create_api_key(&client_id, request, ApiKeyStatus::Active).await {
@@ -1371,62 +1400,6 @@ fn client_form_of(client: &Client) -> ClientForm {
         access_token_lifetime: client.access_token_lifetime.to_string(),
         refresh_token_lifetime: client.refresh_token_lifetime.to_string(),
     }
-}
-
-/// The posted form's values, kept verbatim for redisplay.
-fn client_form_from(form: &Form) -> ClientForm {
-    let get = |name: &str| form.get(name).unwrap_or_default().trim().to_owned();
-    ClientForm {
-        name: get("name"),
-        client_type: get("client_type"),
-        grant_types: get("grant_types"),
-        scopes: get("scopes"),
-        redirect_uris: get("redirect_uris"),
-        post_logout_redirect_uris: get("post_logout_redirect_uris"),
-        token_auth_method: get("token_auth_method"),
-        id_token_signing_alg: get("id_token_signing_alg"),
-        access_token_lifetime: get("access_token_lifetime"),
-        refresh_token_lifetime: get("refresh_token_lifetime"),
-    }
-}
-
-/// A registration from the form, with the same rules the CLI applies (nothing defaults);
-/// the error is the message to show above the form.
-fn registration_of(form: &ClientForm) -> Result<NewClient, String> {
-    let required = |value: &str, what: &str| {
-        if value.is_empty() {
-            Err(format!("{what} is required."))
-        } else {
-            Ok(())
-        }
-    };
-    required(&form.client_type, "The client type")?;
-    required(&form.token_auth_method, "The token endpoint authentication method")?;
-    let lifetime = |value: &str, what: &str| -> Result<i64, String> {
-        value.parse().map_err(|_| format!("{what} is required, in seconds."))
-    };
-    let list = |value: &str| -> Vec<String> {
-        value.split(',').map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned).collect()
-    };
-    Ok(NewClient {
-        name: form.name.clone(),
-        client_type: form.client_type.parse()?,
-        grant_types: parse_wire_list(&form.grant_types)?,
-        allowed_scopes: ScopeSet::parse_list(&form.scopes).map_err(|e| e.to_string())?,
-        redirect_uris: list(&form.redirect_uris),
-        post_logout_redirect_uris: list(&form.post_logout_redirect_uris),
-        auth_method: form.token_auth_method.parse()?,
-        id_token_signing_alg: match form.id_token_signing_alg.as_str() {
-            "" => None,
-            alg => Some(alg.parse()?),
-        },
-        access_token_lifetime: lifetime(&form.access_token_lifetime, "The access token lifetime")?,
-        refresh_token_lifetime: lifetime(
-            &form.refresh_token_lifetime,
-            "The refresh token lifetime",
-        )?,
-        lifetime_policy: None,
-    })
 }
 
 async fn client_form_page(

@@ -6,6 +6,7 @@
 mod admin;
 mod api_keys;
 mod client_auth;
+mod developers;
 mod discovery;
 mod form;
 mod health;
@@ -13,6 +14,7 @@ mod interaction;
 mod introspect;
 mod oauth_error;
 mod peer;
+mod portal;
 mod revoke;
 mod token;
 mod usage;
@@ -159,6 +161,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/keys/{key_id}/approve", post(admin::approve_key))
         .route("/admin/keys/{key_id}/reject", post(admin::reject_key))
         .route("/admin/clients/{client_id}/approve", post(admin::approve_client))
+        .route("/admin/partners", get(admin::partners_page))
+        .route("/admin/partners/{partner_id}/approve", post(admin::approve_partner))
+        .route("/admin/partners/{partner_id}/reject", post(admin::reject_partner))
+        .route("/admin/partners/{partner_id}/status", post(admin::set_partner_status))
         .route("/admin/clients/{client_id}/reject", post(admin::reject_client))
         .route("/admin/audit", get(admin::audit_log))
         .route("/admin/audit.csv", get(admin::audit_csv))
@@ -170,12 +176,36 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(session_layer(&state, "portcullis_admin", "/admin"));
 
+    // The developer portal: its own session cookie, scoped to /developers.
+    let developer_portal = Router::new()
+        .route("/developers", get(developers::docs_home))
+        .route("/developers/docs/{slug}", get(developers::docs_page))
+        .route("/developers/signup", get(developers::signup_page).post(developers::signup_submit))
+        .route("/developers/login", get(developers::login_page).post(developers::login_submit))
+        .route("/developers/logout", post(developers::logout))
+        .route("/developers/console", get(developers::console))
+        .route("/developers/notifications", get(developers::notifications))
+        .route("/developers/clients", get(developers::console).post(developers::request_client))
+        .route("/developers/clients/new", get(developers::new_client_page))
+        .route("/developers/clients/{client_id}", get(developers::client_page))
+        .route("/developers/clients/{client_id}/usage.csv", get(developers::client_usage_csv))
+        .route("/developers/clients/{client_id}/secret", post(developers::client_secret))
+        .route("/developers/clients/{client_id}/keys", post(developers::request_key))
+        .route("/developers/clients/{client_id}/revoke-tokens", post(developers::revoke_tokens))
+        .route("/developers/keys/{key_id}", get(developers::key_page))
+        .route("/developers/keys/{key_id}/usage.csv", get(developers::key_usage_csv))
+        .route("/developers/keys/{key_id}/rotate", post(developers::rotate_key))
+        .route("/developers/keys/{key_id}/revoke", post(developers::revoke_key))
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(session_layer(&state, "portcullis_partner", "/developers"));
+
     let leptos_options = state.leptos_options.clone();
     let pages = generate_route_list(App);
     Router::new()
         .merge(protocol)
         .merge(interaction)
         .merge(admin_portal)
+        .merge(developer_portal)
         .leptos_routes(&state, pages, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))

@@ -213,6 +213,14 @@ impl Operator {
             "reason": reason,
         });
         self.audit("api_key.approve", format!("api_key:{id}"), details).await?;
+        let message = format!(
+            "API key {} was approved with the scopes {} and {limit} requests per minute.",
+            key.name,
+            scopes.to_wire()
+        );
+        let target = format!("api_key:{id}");
+        self.notify_client_owner(key.client_id.as_str(), "api_key.approve", target, message, None)
+            .await?;
         self.api_key(id).await
     }
 
@@ -229,6 +237,10 @@ impl Operator {
         }
         self.store.set_api_key_status(id, ApiKeyStatus::Revoked, unix_now()).await?;
         self.audit("api_key.reject", format!("api_key:{id}"), json!({ "reason": reason })).await?;
+        let message = format!("API key {} was not approved: {reason}", key.name);
+        let target = format!("api_key:{id}");
+        self.notify_client_owner(key.client_id.as_str(), "api_key.reject", target, message, None)
+            .await?;
         self.api_key(id).await
     }
 }

@@ -25,13 +25,31 @@ pub struct CreatedClient {
 }
 
 impl Operator {
-    /// Registers a client with the given initial status (the CLI creates active clients; partner
-    /// requests arrive as pending).
+    /// Registers a client with the given initial status (the CLI creates active clients; the
+    /// admin portal may file pending ones).
     pub async fn create_client(
         &self,
         registration: NewClient,
         status: ClientStatus,
     ) -> ServiceResult<CreatedClient> {
+        let (client, secret) = self.new_client(registration, status).await?;
+        self.store.insert_client(&client).await?;
+        let details = json!({
+            "name": client.name,
+            "status": client.status,
+            "scopes": client.allowed_scopes.to_wire(),
+            "grant_types": client.grant_types,
+        });
+        self.audit("client.create", target(&client.id), details).await?;
+        Ok(CreatedClient { client, secret })
+    }
+
+    /// A validated client, not yet stored, and its secret for confidential clients.
+    pub(super) async fn new_client(
+        &self,
+        registration: NewClient,
+        status: ClientStatus,
+    ) -> ServiceResult<(Client, Option<Secret>)> {
         let registry = self.registry().await?;
         let validated = registration
             .validate(&registry, self.max_access_token_lifetime)
@@ -53,15 +71,7 @@ impl Operator {
             .await
             .map_err(|e| ServiceError::Invalid(format!("cannot add a {alg} signing key: {e}")))?;
         }
-        self.store.insert_client(&client).await?;
-        let details = json!({
-            "name": client.name,
-            "status": client.status,
-            "scopes": client.allowed_scopes.to_wire(),
-            "grant_types": client.grant_types,
-        });
-        self.audit("client.create", target(&client.id), details).await?;
-        Ok(CreatedClient { client, secret })
+        Ok((client, secret))
     }
 
     pub async fn client(&self, id: &str) -> ServiceResult<Client> {
@@ -85,15 +95,42 @@ impl Operator {
     }
 
     /// Approves a pending client, optionally with fewer scopes than it asked for (never more).
+    ///
+    /// A client a partner requested also needs `partner_overlap_hours`: the longest overlap
+    /// (0 to [`MAX_SECRET_OVERLAP_HOURS`]) the partner may choose when rotating its secret or
+    /// keys. There is no default; other clients take none.
     pub async fn approve_client(
         &self,
         id: &str,
         narrowed_scopes: Option<ScopeSet>,
         reason: &str,
+        partner_overlap_hours: Option<u32>,
     ) -> ServiceResult<Client> {
         let client = self.client(id).await?;
         if client.status != ClientStatus::Pending {
             return Err(ServiceError::Invalid(format!("client {id} is not awaiting approval")));
+        }
+        let partner_owned = self.store.client_owner(id).await?.is_some();
+        match partner_overlap_hours {
+            None if partner_owned => {
+                return Err(ServiceError::Invalid(format!(
+                    "client {id} was requested by a partner: say how long (0 to \
+                     {MAX_SECRET_OVERLAP_HOURS} hours) an old secret or key may overlap when \
+                     the partner rotates one"
+                )))
+            }
+            Some(_) if !partner_owned => {
+                return Err(ServiceError::Invalid(format!(
+                    "client {id} was not requested by a partner: a rotation overlap limit is for \
+                     partner clients only"
+                )))
+            }
+            Some(hours) if hours > MAX_SECRET_OVERLAP_HOURS => {
+                return Err(ServiceError::Invalid(format!(
+                    "the overlap limit is 0 to {MAX_SECRET_OVERLAP_HOURS} hours, got {hours}"
+                )))
+            }
+            _ => {}
         }
         if let Some(scopes) = &narrowed_scopes {
             if scopes.is_empty() || !scopes.is_subset(&client.allowed_scopes) {
@@ -110,8 +147,13 @@ impl Operator {
             "requested": client.allowed_scopes.to_wire(),
             "granted": granted,
             "reason": reason,
+            "partner_overlap_hours": partner_overlap_hours,
         });
         self.audit("client.approve", target(&client.id), details).await?;
+        let message = format!("Client {} was approved with the scopes {granted}.", client.name);
+        let decision = Some((reason, partner_overlap_hours));
+        self.notify_client_owner(id, "client.approve", target(&client.id), message, decision)
+            .await?;
         self.client(id).await
     }
 
@@ -128,6 +170,10 @@ impl Operator {
         }
         self.store.set_client_status(&client.id, ClientStatus::Disabled, unix_now()).await?;
         self.audit("client.reject", target(&client.id), json!({ "reason": reason })).await?;
+        let message = format!("Client {} was not approved: {reason}", client.name);
+        let decision = Some((reason, None));
+        self.notify_client_owner(id, "client.reject", target(&client.id), message, decision)
+            .await?;
         self.client(id).await
     }
 

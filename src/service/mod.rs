@@ -5,6 +5,7 @@
 mod admins;
 mod api_keys;
 mod clients;
+mod partners;
 mod scopes;
 mod users;
 
@@ -18,6 +19,7 @@ use portcullis_store::SqlStore;
 pub use admins::{verify_chain_report, AdminSignIn, TotpEnrolment};
 pub use api_keys::{CreatedApiKey, MAX_ROTATION_OVERLAP_HOURS, MAX_USAGE_DAYS};
 pub use clients::{CreatedClient, NewClient};
+pub use partners::{ClientRequest, PartnerSignIn, PartnerSignUp, SignUp};
 pub use scopes::{ScopeFile, ScopeInput};
 pub use users::{hash_off_executor, verify_off_executor, NewUser};
 

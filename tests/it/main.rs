@@ -8,6 +8,7 @@ mod api_keys_redis;
 mod boundary;
 mod browser;
 mod changes;
+mod developers;
 mod discovery;
 mod introspection;
 mod revocation;

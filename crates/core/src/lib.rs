@@ -26,6 +26,7 @@ pub mod id_token;
 pub mod introspection;
 pub mod keys;
 pub mod lifetime;
+pub mod partner;
 pub mod password;
 pub mod pkce;
 pub mod rate_limit;

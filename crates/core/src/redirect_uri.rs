@@ -28,6 +28,34 @@ pub enum RedirectUriError {
     UserInfo(String),
     #[error("redirect URI is longer than {MAX_REDIRECT_URI_LEN} bytes")]
     TooLong,
+    #[error("redirect URI {0:?} has a wildcard; every redirect URI is registered exactly")]
+    Wildcard(String),
+    #[error(
+        "redirect URI {0:?} carries {1:?} in its query, which the authorization response sets"
+    )]
+    ReservedParameter(String, String),
+    #[error(
+        "redirect URI {0:?}: a private-use scheme must be a reversed domain name with a dot, \
+         like com.example.app:/cb (RFC 8252 §7.1)"
+    )]
+    PrivateScheme(String),
+}
+
+/// Query parameters the authorization response adds (RFC 6749 §4.1.2, RFC 9207): a redirect
+/// URI that already carries one would hand the client two values to choose from.
+const RESPONSE_PARAMETERS: [&str; 6] =
+    ["code", "state", "error", "error_description", "error_uri", "iss"];
+
+/// A native app's private-use scheme redirect (RFC 8252 §7.1): a reversed domain name it
+/// controls as the scheme (`com.example.app`), no authority, an absolute path.
+fn private_use(text: &str, url: &Url) -> Result<RedirectUri, RedirectUriError> {
+    let scheme = url.scheme();
+    let rest = &text[scheme.len() + 1..];
+    let reversed_domain = scheme.contains('.') && !scheme.starts_with("javascript");
+    if !reversed_domain || !rest.starts_with('/') || rest.starts_with("//") {
+        return Err(RedirectUriError::PrivateScheme(text.into()));
+    }
+    Ok(RedirectUri(text.to_owned()))
 }
 
 impl RedirectUri {
@@ -39,19 +67,28 @@ impl RedirectUri {
             return Err(RedirectUriError::BadCharacters(text.into()));
         }
         let url = Url::parse(text).map_err(|_| RedirectUriError::NotAbsolute(text.into()))?;
-        if url.cannot_be_a_base() || url.host().is_none() {
-            return Err(RedirectUriError::NotAbsolute(text.into()));
-        }
         if url.fragment().is_some() || text.contains('#') {
             return Err(RedirectUriError::Fragment(text.into()));
+        }
+        if text.contains('*') {
+            return Err(RedirectUriError::Wildcard(text.into()));
+        }
+        if let Some((name, _)) =
+            url.query_pairs().find(|(name, _)| RESPONSE_PARAMETERS.contains(&name.as_ref()))
+        {
+            return Err(RedirectUriError::ReservedParameter(text.into(), name.into_owned()));
+        }
+        if !matches!(url.scheme(), "http" | "https") {
+            return private_use(text, &url);
+        }
+        if url.cannot_be_a_base() || url.host().is_none() {
+            return Err(RedirectUriError::NotAbsolute(text.into()));
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(RedirectUriError::UserInfo(text.into()));
         }
-        match url.scheme() {
-            "https" => {}
-            "http" if is_loopback(&url) => {}
-            _ => return Err(RedirectUriError::NotHttps(text.into())),
+        if url.scheme() == "http" && !is_loopback(&url) {
+            return Err(RedirectUriError::NotHttps(text.into()));
         }
         Ok(Self(text.to_owned()))
     }
@@ -132,6 +169,7 @@ mod tests {
             "http://127.0.0.1/cb",
             "http://127.0.0.1:8080/cb",
             "http://[::1]/cb",
+            "com.example.app:/cb",
         ] {
             assert!(RedirectUri::parse(ok).is_ok(), "{ok}");
         }
@@ -146,6 +184,13 @@ mod tests {
             "https://c1.example/cb\0.evil",
             "javascript:alert(1)",
             "https://с1.example/cb",
+            // SECURITY.md I-08.
+            "https://*.c1.example/cb",
+            "https://c1.example/cb?code=1",
+            "https://c1.example/cb?x=1&state=2",
+            "myapp:/cb",
+            "com.example.app://host/cb",
+            "javascript:alert(1)//x",
         ] {
             assert!(RedirectUri::parse(bad).is_err(), "{bad}");
         }

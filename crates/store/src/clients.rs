@@ -129,42 +129,8 @@ impl ClientStore for SqlStore {
     }
 
     async fn insert_client(&self, client: &Client) -> StoreResult<()> {
-        let redirect_uris: Vec<&str> = client.redirect_uris.iter().map(|u| u.as_str()).collect();
-        let post_logout: Vec<&str> =
-            client.post_logout_redirect_uris.iter().map(|u| u.as_str()).collect();
-        let policy = client
-            .lifetime_policy
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(corrupt)?;
-        let sql = format!(
-            "INSERT INTO clients ({CLIENT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-        );
         let mut tx = self.writer.begin().await.map_err(map_err)?;
-        sqlx::query(&sql)
-            .bind(client.id.as_str())
-            .bind(&client.name)
-            .bind(client.client_type.as_str())
-            .bind(wire_list(&client.grant_types))
-            .bind(client.allowed_scopes.to_wire())
-            .bind(serde_json::to_string(&redirect_uris).map_err(corrupt)?)
-            .bind(client.auth_method.as_str())
-            .bind(i64::from(client.access_token_lifetime))
-            .bind(i64::from(client.refresh_token_lifetime))
-            .bind(policy)
-            .bind(client.status.as_str())
-            .bind(wire_list(&client.permissions))
-            .bind(client.secret_hash.clone())
-            .bind(client.created_at)
-            .bind(client.updated_at)
-            .bind(serde_json::to_string(&post_logout).map_err(corrupt)?)
-            .bind(client.id_token_signing_alg.map(|alg| alg.as_str()))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        record_change(&mut tx, "client", client.id.as_str(), client.updated_at).await?;
+        insert_client_in(&mut tx, client).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -274,4 +240,42 @@ impl ClientStore for SqlStore {
         let query = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id.as_str());
         self.update_client(id, now, query).await
     }
+}
+
+/// Inserts a client (and its change-feed row) inside the caller's transaction.
+pub(crate) async fn insert_client_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    client: &Client,
+) -> StoreResult<()> {
+    let redirect_uris: Vec<&str> = client.redirect_uris.iter().map(|u| u.as_str()).collect();
+    let post_logout: Vec<&str> =
+        client.post_logout_redirect_uris.iter().map(|u| u.as_str()).collect();
+    let policy =
+        client.lifetime_policy.as_ref().map(serde_json::to_string).transpose().map_err(corrupt)?;
+    let sql = format!(
+        "INSERT INTO clients ({CLIENT_COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+    );
+    sqlx::query(&sql)
+        .bind(client.id.as_str())
+        .bind(&client.name)
+        .bind(client.client_type.as_str())
+        .bind(wire_list(&client.grant_types))
+        .bind(client.allowed_scopes.to_wire())
+        .bind(serde_json::to_string(&redirect_uris).map_err(corrupt)?)
+        .bind(client.auth_method.as_str())
+        .bind(i64::from(client.access_token_lifetime))
+        .bind(i64::from(client.refresh_token_lifetime))
+        .bind(policy)
+        .bind(client.status.as_str())
+        .bind(wire_list(&client.permissions))
+        .bind(client.secret_hash.clone())
+        .bind(client.created_at)
+        .bind(client.updated_at)
+        .bind(serde_json::to_string(&post_logout).map_err(corrupt)?)
+        .bind(client.id_token_signing_alg.map(|alg| alg.as_str()))
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    record_change(tx, "client", client.id.as_str(), client.updated_at).await
 }

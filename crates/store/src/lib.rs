@@ -13,6 +13,7 @@ mod consents;
 mod grants;
 mod group_commit;
 mod keys;
+mod partners;
 mod scopes;
 mod sessions;
 mod tokens;

@@ -1,0 +1,563 @@
+//! The developer portal: sign-up pending an admin's decision, client and key requests decided in
+//! the admin portal, the secret shown once, the partner's own rotations and revocations, usage,
+//! notifications, and a second organisation that can reach none of it. SECURITY.md I-01…I-12,
+//! I-16, I-17, I-19 (partner part).
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use portcullis_core::admin::AdminPermission;
+use portcullis_core::client::ClientId;
+use portcullis_core::client::ClientStatus;
+use portcullis_core::partner::PartnerStatus;
+use portcullis_core::store::{ApiKeyStore, AuditFilter, AuditStore};
+use serde_json::json;
+
+use crate::api_keys::{reason, Fixture};
+use crate::browser::{csrf_of, Browser};
+use crate::support::{basic, Reply, TestServer};
+
+const PASSWORD: &str = "a partner's long passphrase";
+const ADMIN_PASSWORD: &str = "a long admin passphrase";
+
+async fn admin_browser(server: &TestServer) -> Browser {
+    let permissions: BTreeSet<AdminPermission> =
+        [AdminPermission::Clients, AdminPermission::Keys].into_iter().collect();
+    server
+        .operator
+        .create_admin("root@example.com", ADMIN_PASSWORD.into(), permissions)
+        .await
+        .unwrap();
+    let mut browser = Browser::default();
+    let page = browser.get(server, "/admin/login").await;
+    let csrf = csrf_of(&page);
+    let form =
+        [("csrf", csrf.as_str()), ("email", "root@example.com"), ("password", ADMIN_PASSWORD)];
+    assert_eq!(browser.post(server, "/admin/login", &form).await.location(), "/admin");
+    browser
+}
+
+async fn sign_up(server: &TestServer, email: &str, organisation: &str) -> Reply {
+    let mut browser = Browser::default();
+    let page = browser.get(server, "/developers/signup").await;
+    let csrf = csrf_of(&page);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("email", email),
+        ("name", "Dana Developer"),
+        ("organisation", organisation),
+        ("password", PASSWORD),
+    ];
+    browser.post(server, "/developers/signup", &form).await
+}
+
+async fn partner_id(server: &TestServer, email: &str) -> String {
+    server.state.store.find_partner(email).await.unwrap().expect("signed up").id
+}
+
+async fn sign_in(server: &TestServer, email: &str) -> (Browser, Reply) {
+    let mut browser = Browser::default();
+    let page = browser.get(server, "/developers/login").await;
+    let csrf = csrf_of(&page);
+    let form = [("csrf", csrf.as_str()), ("email", email), ("password", PASSWORD)];
+    let reply = browser.post(server, "/developers/login", &form).await;
+    (browser, reply)
+}
+
+/// Signs up, has the admin approve the account, and signs in.
+async fn approved_partner(server: &TestServer, admin: &mut Browser, email: &str) -> Browser {
+    assert_eq!(sign_up(server, email, &format!("{email} Ltd")).await.status, StatusCode::OK);
+    let id = partner_id(server, email).await;
+    let csrf = csrf_of(&admin.get(server, "/admin/partners").await);
+    let path = format!("/admin/partners/{id}/approve");
+    let reply = admin.post(server, &path, &[("csrf", &csrf), ("reason", "")]).await;
+    assert_eq!(reply.location(), "/admin/partners");
+    let (browser, reply) = sign_in(server, email).await;
+    assert_eq!(reply.location(), "/developers/console", "{email} signs in");
+    browser
+}
+
+/// The partner's request for a confidential client_credentials client; returns its id.
+async fn request_client(server: &TestServer, partner: &mut Browser, scopes: &str) -> String {
+    let csrf = csrf_of(&partner.get(server, "/developers/clients/new").await);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "Quote sync"),
+        ("client_type", "confidential"),
+        ("grant_types", "client_credentials"),
+        ("scopes", scopes),
+        ("token_auth_method", "client_secret_basic"),
+        ("access_token_lifetime", "600"),
+        ("refresh_token_lifetime", "3600"),
+        ("description", "Nightly quote sync"),
+        ("justification", "Brokers need prices before opening"),
+    ];
+    let reply = partner.post(server, "/developers/clients", &form).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+    reply.location().rsplit('/').next().unwrap().to_owned()
+}
+
+async fn admin_approves_client(
+    server: &TestServer,
+    admin: &mut Browser,
+    client_id: &str,
+    scopes: &str,
+    overlap: &str,
+) -> Reply {
+    let csrf = csrf_of(&admin.get(server, "/admin").await);
+    let path = format!("/admin/clients/{client_id}/approve");
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("scopes", scopes),
+        ("reason", "reads are enough for a sync"),
+        ("partner_overlap_hours", overlap),
+    ];
+    admin.post(server, &path, &form).await
+}
+
+/// The id of the client's one key.
+async fn only_key(server: &TestServer, client_id: &str) -> String {
+    let id = ClientId::parse(client_id).unwrap();
+    let keys = server.state.store.list_api_keys(Some(&id)).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    keys[0].id.clone()
+}
+
+/// The key verification's verdict once it is `expected`, or the last one after two seconds
+/// (other instances, and this one's cache, learn of key changes through the change feed).
+async fn verdict_becomes(fixture: &Fixture, body: &serde_json::Value, expected: &str) -> String {
+    let mut verdict = reason(&fixture.verify(body.clone()).await);
+    for _ in 0..100 {
+        if verdict == expected {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        verdict = reason(&fixture.verify(body.clone()).await);
+    }
+    verdict
+}
+
+/// The value a page shows once.
+fn shown_once(page: &Reply) -> String {
+    let html = page.text();
+    let marker = "data-testid=\"shown-once-value\"";
+    let start = html.find(marker).expect("a value shown once");
+    let after = &html[start..];
+    let open = after.find('>').unwrap() + 1;
+    after[open..].split('<').next().unwrap().to_owned()
+}
+
+async fn token_with(server: &TestServer, client_id: &str, secret: &str, scope: &str) -> Reply {
+    let body = format!("grant_type=client_credentials&scope={scope}");
+    server.post_form("/oauth2/token", Some(&basic(client_id, secret)), &body).await
+}
+
+#[tokio::test]
+async fn a_partner_signs_up_requests_a_client_and_a_key_and_uses_both_once_approved() {
+    let fixture = Fixture::start().await;
+    let server = &fixture.server;
+    let mut admin = admin_browser(server).await;
+
+    // Pending until an admin decides: the right password says so, nothing more.
+    assert_eq!(sign_up(server, "dana@partner.example", "Partner Ltd").await.status, StatusCode::OK);
+    let (_, pending) = sign_in(server, "dana@partner.example").await;
+    assert!(pending.text().contains("awaits an administrator"), "{}", pending.text());
+    let queue = admin.get(server, "/admin").await.text();
+    assert!(queue.contains("Partner accounts awaiting approval") && queue.contains("Partner Ltd"));
+    let id = partner_id(server, "dana@partner.example").await;
+    let csrf = csrf_of(&admin.get(server, "/admin/partners").await);
+    let reply =
+        admin.post(server, &format!("/admin/partners/{id}/approve"), &[("csrf", &csrf)]).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let (mut partner, reply) = sign_in(server, "dana@partner.example").await;
+    assert_eq!(reply.location(), "/developers/console");
+
+    // The request lands in the admin's queue with what the partner said about it.
+    let client_id = request_client(server, &mut partner, "quote:read policy:read").await;
+    let page = partner.get(server, &format!("/developers/clients/{client_id}")).await.text();
+    assert!(page.contains("Status: pending") && !page.contains("Show the client secret"));
+    let queue = admin.get(server, "/admin").await.text();
+    assert!(queue.contains("Brokers need prices before opening"), "justification in the queue");
+
+    // A partner's client needs the admin to say how long rotations may overlap.
+    let reply = admin_approves_client(server, &mut admin, &client_id, "quote:read", "").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let reply = admin_approves_client(server, &mut admin, &client_id, "quote:read", "24").await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+
+    // The partner is told, sees the narrowed scopes and the reason, and the secret once.
+    let console = partner.get(server, "/developers/console").await.text();
+    assert!(console.contains("Notifications (2)"), "account and client decisions");
+    assert!(console.contains("was approved with the scopes quote:read"), "{console}");
+    let path = format!("/developers/clients/{client_id}");
+    let page = partner.get(server, &path).await;
+    let text = page.text();
+    assert!(text.contains("Status: active") && text.contains("reads are enough for a sync"));
+    let csrf = csrf_of(&page);
+    let revealed = partner.post(server, &format!("{path}/secret"), &[("csrf", &csrf)]).await;
+    assert_eq!(revealed.status, StatusCode::OK, "{}", revealed.text());
+    let secret = shown_once(&revealed);
+    assert!(secret.starts_with("pcs_"), "{secret}");
+    let again = partner.get(server, &path).await.text();
+    assert!(!again.contains(&secret), "I-10: shown once");
+    // A second reveal is refused: from now on only a rotation gives a new secret.
+    let account = server.state.store.find_partner("dana@partner.example").await.unwrap().unwrap();
+    let twice = server.operator.reveal_client_secret(&account, &client_id).await;
+    assert!(twice.is_err(), "shown once");
+
+    // It works at the token endpoint, for what was granted only.
+    server
+        .wait_until(|s| {
+            s.state.live.client(&client_id).is_some_and(|c| c.status == ClientStatus::Active)
+        })
+        .await;
+    let mut token = token_with(server, &client_id, &secret, "quote:read").await;
+    for _ in 0..100 {
+        if token.status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        token = token_with(server, &client_id, &secret, "quote:read").await;
+    }
+    assert_eq!(token.status, StatusCode::OK, "{}", token.text());
+    let wider = token_with(server, &client_id, &secret, "policy:read").await;
+    assert_eq!(wider.error(), "invalid_scope", "narrowed at approval");
+
+    // Rotation: within the admin's overlap limit only.
+    let rotate = [("csrf", csrf.as_str()), ("overlap_hours", "48")];
+    let refused = partner.post(server, &format!("{path}/secret"), &rotate).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.text().contains("at most 24 hours"));
+
+    // A key for the client: pending, shown once, working once the admin approves it.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "gateway sync"),
+        ("scopes", "quote:read"),
+        ("rate_limit_per_minute", "120"),
+    ];
+    let requested = partner.post(server, &format!("{path}/keys"), &form).await;
+    assert_eq!(requested.status, StatusCode::OK, "{}", requested.text());
+    let key = shown_once(&requested);
+    let body = json!({ "key": key, "scope": "quote:read" });
+    assert_eq!(verdict_becomes(&fixture, &body, "pending_approval").await, "pending_approval");
+    let key_id = only_key(server, &client_id).await;
+    let csrf_admin = csrf_of(&admin.get(server, "/admin").await);
+    let approve =
+        [("csrf", csrf_admin.as_str()), ("reason", "fine"), ("rate_limit_per_minute", "60")];
+    let reply = admin.post(server, &format!("/admin/keys/{key_id}/approve"), &approve).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+    let verdict = verdict_becomes(&fixture, &body, "valid").await;
+    assert_eq!(verdict, "valid");
+
+    // The partner's own usage: the token on the client's chart, the verification on the key's.
+    server.state.usage.flush(&server.state.store).await.unwrap();
+    let today = portcullis_core::api_key::format_day(portcullis_core::api_key::day_of(
+        portcullis::clock::unix_now(),
+    ));
+    let page = partner.get(server, &path).await.text();
+    assert!(page.contains("data-testid=\"tokens-chart\""));
+    assert!(page.contains(&format!("{today} client_credentials: 1")), "{page}");
+    let key_page = partner.get(server, &format!("/developers/keys/{key_id}")).await.text();
+    assert!(key_page.contains(&format!("{today} valid: 1")), "{key_page}");
+    let csv = partner.get(server, &format!("{path}/usage.csv?series=tokens")).await.text();
+    assert!(csv.contains(&format!("{today},client_credentials,1\n")), "{csv}");
+
+    // Every decision is audited; none of it holds a secret.
+    let audit = server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
+    for action in ["partner.sign_up", "partner.approve", "client.request", "client.approve"] {
+        assert!(audit.iter().any(|e| e.action == action), "{action}");
+    }
+    assert!(audit.iter().all(|e| !e.details.contains(&secret) && !e.details.contains(&key)));
+}
+
+#[tokio::test]
+async fn i04_i05_i06_i17_a_second_organisation_reaches_nothing_of_the_first() {
+    let fixture = Fixture::start().await;
+    let server = &fixture.server;
+    let mut admin = admin_browser(server).await;
+    let mut first = approved_partner(server, &mut admin, "a@first.example").await;
+    let mut second = approved_partner(server, &mut admin, "b@second.example").await;
+    let client_id = request_client(server, &mut first, "quote:read").await;
+    let reply = admin_approves_client(server, &mut admin, &client_id, "quote:read", "0").await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let page = first.get(server, &format!("/developers/clients/{client_id}")).await;
+    let csrf = csrf_of(&page);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "k"),
+        ("scopes", "quote:read"),
+        ("rate_limit_per_minute", "10"),
+    ];
+    let created = first.post(server, &format!("/developers/clients/{client_id}/keys"), &form).await;
+    assert_eq!(created.status, StatusCode::OK);
+    let key_id = only_key(server, &client_id).await;
+
+    // Every URL and form of the first organisation's client and key is a 404 for the second,
+    // exactly like an id that does not exist (I-04, I-05).
+    let csrf = csrf_of(&second.get(server, "/developers/console").await);
+    let client = format!("/developers/clients/{client_id}");
+    let key = format!("/developers/keys/{key_id}");
+    for path in
+        [client.clone(), format!("{client}/usage.csv"), key.clone(), format!("{key}/usage.csv")]
+    {
+        assert_eq!(second.get(server, &path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let unknown = second.get(server, "/developers/clients/cl_doesnotexist").await.status;
+    assert_eq!(unknown, StatusCode::NOT_FOUND);
+    let posts = [
+        (format!("{client}/secret"), vec![("csrf", csrf.as_str())]),
+        (
+            format!("{client}/keys"),
+            form.iter().map(|(k, v)| (*k, if *k == "csrf" { csrf.as_str() } else { *v })).collect(),
+        ),
+        (format!("{client}/revoke-tokens"), vec![("csrf", csrf.as_str()), ("reason", "x")]),
+        (format!("{key}/rotate"), vec![("csrf", csrf.as_str())]),
+        (format!("{key}/revoke"), vec![("csrf", csrf.as_str())]),
+    ];
+    for (path, form) in &posts {
+        let reply = second.post(server, path, form).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}: {}", reply.text());
+    }
+    let key_after = server.operator.api_key(&key_id).await.unwrap();
+    assert_eq!(key_after.status.as_str(), "pending", "nothing changed");
+    let owned = server.state.store.client_owner(&client_id).await.unwrap().unwrap();
+    assert!(owned.secret_revealed_at.is_none(), "nothing changed");
+
+    // I-17: the list is the organisation's whatever the URL asks for.
+    let listed = second.get(server, &format!("/developers/clients?owner=x&id={client_id}")).await;
+    assert!(!listed.text().contains(&client_id));
+
+    // I-06, I-09: protected fields in a request are ignored; ids are the server's.
+    let csrf = csrf_of(&second.get(server, "/developers/clients/new").await);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "Sneaky"),
+        ("client_type", "confidential"),
+        ("grant_types", "client_credentials"),
+        ("scopes", "quote:read"),
+        ("token_auth_method", "client_secret_basic"),
+        ("access_token_lifetime", "600"),
+        ("refresh_token_lifetime", "3600"),
+        ("description", "d"),
+        ("justification", "j"),
+        ("status", "active"),
+        ("client_id", "chosen-id"),
+        ("organisation_id", &owned.organisation_id),
+    ];
+    let reply = second.post(server, "/developers/clients", &form).await;
+    let sneaky = reply.location().rsplit('/').next().unwrap().to_owned();
+    assert_ne!(sneaky, "chosen-id");
+    let sneaky_client = server.operator.client(&sneaky).await.unwrap();
+    assert_eq!(sneaky_client.status, ClientStatus::Pending);
+    let sneaky_owner = server.state.store.client_owner(&sneaky).await.unwrap().unwrap();
+    assert_ne!(sneaky_owner.organisation_id, owned.organisation_id);
+    assert!(!first.get(server, "/developers/console").await.text().contains("Sneaky"));
+
+    // I-03: a partner session is no admin session.
+    assert_eq!(second.get(server, "/admin").await.location(), "/admin/login");
+    let path = format!("/admin/clients/{sneaky}/approve");
+    let reply = second.post(server, &path, &[("csrf", &csrf), ("reason", "me")]).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "no admin CSRF token, no admin");
+    assert_eq!(server.operator.client(&sneaky).await.unwrap().status, ClientStatus::Pending);
+}
+
+#[tokio::test]
+async fn i01_i08_i11_i12_sign_up_sign_in_and_requests_are_checked() {
+    let server = TestServer::start().await;
+    server.insurance_scopes().await;
+    let mut admin = admin_browser(&server).await;
+
+    // I-01: the console needs a session; the docs do not.
+    let mut anonymous = Browser::default();
+    assert_eq!(anonymous.get(&server, "/developers/console").await.location(), "/developers/login");
+    assert_eq!(
+        anonymous.get(&server, "/developers/clients/new").await.location(),
+        "/developers/login"
+    );
+
+    // Sign-up validation, and the same answer for an email that already has an account.
+    let mut browser = Browser::default();
+    let csrf = csrf_of(&browser.get(&server, "/developers/signup").await);
+    let bad = [
+        ("csrf", csrf.as_str()),
+        ("email", "not-an-email"),
+        ("name", "n"),
+        ("organisation", "o"),
+        ("password", PASSWORD),
+    ];
+    assert_eq!(
+        browser.post(&server, "/developers/signup", &bad).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let short = [
+        ("csrf", csrf.as_str()),
+        ("email", "s@x.example"),
+        ("name", "n"),
+        ("organisation", "o"),
+        ("password", "short"),
+    ];
+    assert_eq!(
+        browser.post(&server, "/developers/signup", &short).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let first = sign_up(&server, "dup@x.example", "<script>alert(1)</script> Corp").await.text();
+    let second = sign_up(&server, "dup@x.example", "Other").await.text();
+    assert_eq!(first, second, "sign-up says nothing about existing accounts");
+    let no_csrf =
+        [("email", "n@x.example"), ("name", "n"), ("organisation", "o"), ("password", PASSWORD)];
+    assert_eq!(
+        Browser::default().post(&server, "/developers/signup", &no_csrf).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // I-12: partner-supplied text is escaped in the admin's queue.
+    let queue = admin.get(&server, "/admin").await.text();
+    assert!(!queue.contains("<script>alert(1)</script>") && queue.contains("&lt;script&gt;"));
+
+    // A rejected account reads the reason at sign-in and gets no session.
+    let id = partner_id(&server, "dup@x.example").await;
+    let csrf = csrf_of(&admin.get(&server, "/admin/partners").await);
+    let path = format!("/admin/partners/{id}/reject");
+    assert_eq!(
+        admin.post(&server, &path, &[("csrf", &csrf), ("reason", "")]).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    admin.post(&server, &path, &[("csrf", &csrf), ("reason", "unknown company")]).await;
+    let (mut rejected, reply) = sign_in(&server, "dup@x.example").await;
+    assert!(reply.text().contains("not approved: unknown company"));
+    assert_eq!(rejected.get(&server, "/developers/console").await.location(), "/developers/login");
+
+    // I-08: the request form applies the CLI's registration rules, with a clear message.
+    let mut partner = approved_partner(&server, &mut admin, "p@x.example").await;
+    let csrf = csrf_of(&partner.get(&server, "/developers/clients/new").await);
+    for uri in [
+        "http://c.example/cb",
+        "https://c.example/cb#f",
+        "https://*.c.example/cb",
+        "javascript:alert(1)",
+    ] {
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("name", "Web app"),
+            ("client_type", "confidential"),
+            ("grant_types", "authorization_code"),
+            ("scopes", "quote:read"),
+            ("redirect_uris", uri),
+            ("token_auth_method", "client_secret_basic"),
+            ("access_token_lifetime", "600"),
+            ("refresh_token_lifetime", "3600"),
+            ("description", "d"),
+            ("justification", "j"),
+        ];
+        let reply = partner.post(&server, "/developers/clients", &form).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(reply.text().contains("role=\"alert\""), "{uri}: says why");
+    }
+    let missing = [
+        ("csrf", csrf.as_str()),
+        ("name", "No lifetimes"),
+        ("client_type", "confidential"),
+        ("grant_types", "client_credentials"),
+        ("scopes", "quote:read"),
+        ("token_auth_method", "client_secret_basic"),
+        ("description", "d"),
+        ("justification", "j"),
+    ];
+    let reply = partner.post(&server, "/developers/clients", &missing).await;
+    assert!(reply.text().contains("lifetime is required"), "no default lifetimes");
+
+    // I-11: without the CSRF token nothing happens.
+    let form = [("name", "x"), ("description", "d"), ("justification", "j")];
+    assert_eq!(
+        partner.post(&server, "/developers/clients", &form).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn i19_disabling_a_partner_ends_its_session_and_stops_its_clients_and_keys() {
+    let fixture = Fixture::start().await;
+    let server = &fixture.server;
+    let mut admin = admin_browser(server).await;
+    let mut partner = approved_partner(server, &mut admin, "d@x.example").await;
+    let client_id = request_client(server, &mut partner, "quote:read").await;
+    admin_approves_client(server, &mut admin, &client_id, "quote:read", "0").await;
+    let page = partner.get(server, &format!("/developers/clients/{client_id}")).await;
+    let csrf = csrf_of(&page);
+    let secret = shown_once(
+        &partner
+            .post(server, &format!("/developers/clients/{client_id}/secret"), &[("csrf", &csrf)])
+            .await,
+    );
+
+    let id = partner_id(server, "d@x.example").await;
+    let csrf_admin = csrf_of(&admin.get(server, "/admin/partners").await);
+    let form = [("csrf", csrf_admin.as_str()), ("to", "disabled")];
+    assert_eq!(
+        admin.post(server, &format!("/admin/partners/{id}/status"), &form).await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    assert_eq!(partner.get(server, "/developers/console").await.location(), "/developers/login");
+    assert_eq!(
+        server.state.store.get_partner(&id).await.unwrap().unwrap().status,
+        PartnerStatus::Disabled
+    );
+    assert_eq!(server.operator.client(&client_id).await.unwrap().status, ClientStatus::Disabled);
+    server
+        .wait_until(|s| {
+            s.state.live.client(&client_id).is_some_and(|c| c.status == ClientStatus::Disabled)
+        })
+        .await;
+    let token = token_with(server, &client_id, &secret, "quote:read").await;
+    assert_eq!(token.error(), "invalid_client");
+    let audit = server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "partner.disable" && e.details.contains(&client_id)));
+}
+
+#[tokio::test]
+async fn the_docs_are_public_and_generated_from_the_live_registry_and_discovery() {
+    let server = TestServer::start().await;
+    server.scope("quote:read", &[], false).await;
+    server.scope("quote:write", &["quote:read"], false).await;
+    let hidden = portcullis::service::ScopeInput {
+        name: "partner:ledger".into(),
+        description: "Partner-only ledger access".into(),
+        category: Some("Finance".into()),
+        includes: vec![],
+        requires_user: false,
+        public: false,
+    };
+    server.operator.put_scopes(vec![hidden]).await.unwrap();
+    server.wait_until(|s| s.state.live.registry().iter().any(|d| !d.public)).await;
+
+    let mut anonymous = Browser::default();
+    for (slug, _) in portcullis_app::docs::DOCS {
+        let path = if slug == "home" {
+            "/developers".to_owned()
+        } else {
+            format!("/developers/docs/{slug}")
+        };
+        let reply = anonymous.get(&server, &path).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert!(reply.text().contains(&format!("data-testid=\"docs-{slug}\"")), "{path}");
+    }
+    assert_eq!(anonymous.get(&server, "/developers/docs/nope").await.status, StatusCode::NOT_FOUND);
+
+    // The catalogue shows inheritance; partner-only scopes only to signed-in partners.
+    let catalogue = anonymous.get(&server, "/developers/docs/scopes").await.text();
+    assert!(catalogue.contains("quote:write") && catalogue.contains("Description of quote:write"));
+    assert!(!catalogue.contains("partner:ledger"), "not advertised to the public");
+    let mut admin = admin_browser(&server).await;
+    let mut partner = approved_partner(&server, &mut admin, "docs@x.example").await;
+    let catalogue = partner.get(&server, "/developers/docs/scopes").await.text();
+    assert!(catalogue.contains("partner:ledger"), "an approved partner sees it");
+
+    // The endpoint reference is the discovery document's.
+    let reference = anonymous.get(&server, "/developers/docs/endpoints").await.text();
+    assert!(reference.contains(&format!("{}/oauth2/token", crate::support::ISSUER)), "{reference}");
+    assert!(reference.contains("client_credentials"));
+    let guide = anonymous.get(&server, "/developers/docs/client-credentials").await.text();
+    assert!(guide.contains(crate::support::ISSUER), "examples use the issuer");
+}
