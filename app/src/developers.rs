@@ -324,7 +324,9 @@ pub fn DevClientRequestPage(
                 <input type="hidden" name="csrf" value=csrf/>
                 <ClientFields form/>
                 <label class="block"><span class="text-sm font-medium">"Description"</span>
-                    <textarea name="description" required rows="2" class=INPUT>{description}</textarea>
+                    <textarea name="description" required rows="2" class=INPUT>
+                        {description}
+                    </textarea>
                     <span class="text-xs text-slate-500">"What the application does."</span>
                 </label>
                 <label class="block">
@@ -348,7 +350,8 @@ pub fn DevClientRequestPage(
 fn ShownOnceBox(shown: Option<ShownOnce>) -> impl IntoView {
     shown.map(|shown| {
         view! {
-            <div class="mt-4 rounded border border-amber-300 bg-amber-50 p-4" data-testid="shown-once">
+            <div class="mt-4 rounded border border-amber-300 bg-amber-50 p-4"
+                data-testid="shown-once">
                 <p class="text-sm font-semibold">
                     {format!("Your {}: copy it now, it is not shown again.", shown.what)}
                 </p>
@@ -376,7 +379,10 @@ pub fn DevClientPage(
     let overlap_hint = if client.max_overlap_hours == 0 {
         "The old one stops working at once.".to_owned()
     } else {
-        format!("Keep the old one working for up to {} hours (empty: none).", client.max_overlap_hours)
+        format!(
+            "Keep the old one working for up to {} hours (empty: none).",
+            client.max_overlap_hours
+        )
     };
     let secret_form = (client.secret_to_reveal || client.may_rotate_secret).then(|| {
         let reveal = client.secret_to_reveal;
@@ -451,7 +457,11 @@ pub fn DevClientPage(
             "The previous secret works until {}. Last used: {}{}.",
             p.valid_until,
             p.last_used,
-            if p.last_used_ip.is_empty() { String::new() } else { format!(" from {}", p.last_used_ip) },
+            if p.last_used_ip.is_empty() {
+                String::new()
+            } else {
+                format!(" from {}", p.last_used_ip)
+            },
         )
     });
     view! {
@@ -495,7 +505,8 @@ pub fn DevClientPage(
             </ul>
             {key_form}
             <h2 class="mt-8 font-semibold">"Usage"</h2>
-            <form method="get" action=base.clone() class="mt-2 flex flex-wrap items-end gap-3 text-sm">
+            <form method="get" action=base.clone()
+                class="mt-2 flex flex-wrap items-end gap-3 text-sm">
                 <label>"From"
                     <input name="from" type="date" value=usage.from.clone()
                         class="ml-1 rounded border border-slate-300 px-2 py-1"/>
@@ -504,7 +515,9 @@ pub fn DevClientPage(
                     <input name="to" type="date" value=usage.to.clone()
                         class="ml-1 rounded border border-slate-300 px-2 py-1"/>
                 </label>
-                <button type="submit" class="rounded border border-slate-300 px-3 py-1">"Show"</button>
+                <button type="submit" class="rounded border border-slate-300 px-3 py-1">
+                    "Show"
+                </button>
             </form>
             <UsageSections report=usage csv/>
         </DevFrame>
@@ -545,7 +558,8 @@ pub fn DevKeyPage(
                 </form>
                 <form method="post" action=format!("{here}/revoke")>
                     <input type="hidden" name="csrf" value=csrf.clone()/>
-                    <button type="submit" class="rounded border border-red-300 px-3 py-2 text-red-800">
+                    <button type="submit"
+                        class="rounded border border-red-300 px-3 py-2 text-red-800">
                         "Revoke"
                     </button>
                 </form>

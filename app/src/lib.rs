@@ -7,8 +7,8 @@
 pub mod admin;
 pub mod app;
 pub mod charts;
-pub mod docs;
 pub mod developers;
+pub mod docs;
 mod landing;
 pub mod pages;
 

@@ -9,17 +9,17 @@ use serde::{Deserialize, Serialize};
 use crate::admin::{
     AdminAnalyticsPage, AdminAuditPage, AdminClientPage, AdminClientsPage, AdminDashboardPage,
     AdminLoginPage, AdminRevokePage, AdminScopesPage, AdminUserPage, AdminUsersPage,
-    AuditFilterForm, AuditLine, ClientDetail, ClientForm, ClientLine, KeyLine, PartnerLine, PendingClientLine,
-    RevocationCounts, UserConsentLine, UserLine,
+    AuditFilterForm, AuditLine, ClientDetail, ClientForm, ClientLine, KeyLine, PartnerLine,
+    PendingClientLine, RevocationCounts, UserConsentLine, UserLine,
 };
 
 use crate::charts::{KeyUsageReport, UsageReport};
-use crate::docs::{DocsContext, DocsPage, EndpointDoc, ScopeDoc};
 use crate::developers::{
-    DevClientPage, DevClientRequestPage, DevConsolePage, DevKeyPage, DevLoginPage,
-    DevMessagePage, DevNotificationsPage, DevSignUpPage, NotificationLine, PartnerClientDetail,
-    PartnerClientLine, PartnerHeader, ShownOnce, SignUpForm,
+    DevClientPage, DevClientRequestPage, DevConsolePage, DevKeyPage, DevLoginPage, DevMessagePage,
+    DevNotificationsPage, DevSignUpPage, NotificationLine, PartnerClientDetail, PartnerClientLine,
+    PartnerHeader, ShownOnce, SignUpForm,
 };
+use crate::docs::{DocsContext, DocsPage, EndpointDoc, ScopeDoc};
 
 /// Id of the `<script type="application/json">` that carries the page's props to the browser.
 const PAGE_DATA_ID: &str = "portcullis-page";

@@ -12,16 +12,16 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_app::admin::{
-    AuditFilterForm, AuditLine, ClientDetail, ClientForm, ClientLine, PartnerLine, PendingClientLine,
-    RevocationCounts, ScopeLine, UserConsentLine, UserLine,
+    AuditFilterForm, AuditLine, ClientDetail, ClientForm, ClientLine, PartnerLine,
+    PendingClientLine, RevocationCounts, ScopeLine, UserConsentLine, UserLine,
 };
 use portcullis_app::pages::Page;
 use portcullis_core::admin::{Admin, AdminPermission};
 use portcullis_core::api_key::{day_of, parse_day};
 use portcullis_core::api_key::{ApiKey, ApiKeyStatus, VerifyOutcome};
 use portcullis_core::audit::AuditEntry;
-use portcullis_core::partner::{Partner, PartnerStatus};
 use portcullis_core::client::{Client, ClientStatus, ClientType};
+use portcullis_core::partner::{Partner, PartnerStatus};
 use portcullis_core::scope::ScopeSet;
 use portcullis_core::store::{
     AdminStore, ApiKeyStore, AuditFilter, AuditStore, ClientStore, TokenSelection, UserStore,
@@ -1021,7 +1021,7 @@ pub async fn create_key(
         };
     let request = match key_request_of(&form) {
         Ok(request) => request,
-        Err(response) => return response,
+        Err(problem) => return not_done(&problem),
     };
     let operator = state.operator().acting_as(acting(&admin, &peer));
     let created = match operator.create_api_key(&client_id, request, ApiKeyStatus::Active).await {

@@ -9,8 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_app::developers::{
-    NotificationLine, PartnerClientDetail, PartnerClientLine, PartnerHeader, ShownOnce,
-    SignUpForm,
+    NotificationLine, PartnerClientDetail, PartnerClientLine, PartnerHeader, ShownOnce, SignUpForm,
 };
 use portcullis_app::docs::{docs_title, DocsContext, EndpointDoc, ScopeDoc};
 use portcullis_app::pages::Page;
@@ -58,7 +57,10 @@ async fn signed_in_partner(
 }
 
 /// The signed-in partner and the header every console page shows; otherwise the sign-in page.
-async fn require(state: &AppState, session: &Session) -> Result<(Partner, PartnerHeader), Response> {
+async fn require(
+    state: &AppState,
+    session: &Session,
+) -> Result<(Partner, PartnerHeader), Response> {
     let Some(partner) = signed_in_partner(state, session).await? else {
         return Err(see_other("/developers/login"));
     };
@@ -105,7 +107,10 @@ pub struct ErrorQuery {
 /// `GET /developers/signup`.
 pub async fn signup_page(session: Session) -> Response {
     let Some(csrf) = csrf_token(&session).await else { return unavailable() };
-    page("Create a developer account", Page::DevSignUp { csrf, error: None, form: SignUpForm::default() })
+    page(
+        "Create a developer account",
+        Page::DevSignUp { csrf, error: None, form: SignUpForm::default() },
+    )
 }
 
 /// `POST /developers/signup`: a pending account. The answer is the same whether or not the
@@ -132,14 +137,19 @@ pub async fn signup_submit(
         organisation: typed.organisation.clone(),
         password: form.get("password").unwrap_or_default().to_owned(),
     };
-    let acting = Acting { actor: format!("partner:{}", typed.email), source_ip: Some(peer.to_string()) };
+    let acting =
+        Acting { actor: format!("partner:{}", typed.email), source_ip: Some(peer.to_string()) };
     match state.operator().acting_as(acting).sign_up_partner(sign_up).await {
         Ok(SignUp::Created(_) | SignUp::AlreadyRegistered) => {
             let text = "Thank you. An administrator will look at your account; once it is \
                         approved you can sign in and request clients and keys.";
             page(
                 "Account requested",
-                Page::DevMessage { header: None, title: "Account requested".into(), message: text.into() },
+                Page::DevMessage {
+                    header: None,
+                    title: "Account requested".into(),
+                    message: text.into(),
+                },
             )
         }
         Err(crate::service::ServiceError::Invalid(problem)) => {
@@ -213,7 +223,10 @@ pub async fn login_submit(
         tracing::warn!(error = %err, "could not clear partner sign-in failures");
     }
     let refused = |title: &str, text: String| {
-        page("Developer sign-in", Page::DevMessage { header: None, title: title.into(), message: text })
+        page(
+            "Developer sign-in",
+            Page::DevMessage { header: None, title: title.into(), message: text },
+        )
     };
     match partner.status {
         PartnerStatus::Active => {}
@@ -223,7 +236,10 @@ pub async fn login_submit(
         }
         PartnerStatus::Rejected => {
             let reason = partner.decision_reason.clone().unwrap_or_default();
-            return refused("Account not approved", format!("Your account was not approved: {reason}"));
+            return refused(
+                "Account not approved",
+                format!("Your account was not approved: {reason}"),
+            );
         }
         PartnerStatus::Disabled => {
             let text = "Your account is disabled. Contact the platform's administrators.".into();
@@ -545,7 +561,7 @@ pub async fn request_key(
     }
     let request = match key_request_of(&form) {
         Ok(request) => request,
-        Err(response) => return response,
+        Err(problem) => return super::portal::not_done(&problem),
     };
     let operator = state.operator().acting_as(acting(&partner, &peer));
     let created = match operator.partner_request_key(&partner, &client_id, request).await {
@@ -555,8 +571,7 @@ pub async fn request_key(
     let shown = ShownOnce {
         what: "API key".into(),
         value: created.secret.expose().to_owned(),
-        note: "It works once an administrator approves the request; you will be notified."
-            .into(),
+        note: "It works once an administrator approves the request; you will be notified.".into(),
     };
     let query = UsageQuery::default();
     client_page_with(&state, &partner, header, &client_id, &query, Some(shown), None).await
@@ -585,8 +600,7 @@ pub async fn revoke_tokens(
     for jti in &jtis {
         state.introspection.invalidate(jti);
     }
-    let notice =
-        format!("Revoked {} access and {} refresh tokens.", count.access, count.refresh);
+    let notice = format!("Revoked {} access and {} refresh tokens.", count.access, count.refresh);
     let query = UsageQuery::default();
     client_page_with(&state, &partner, header, &client_id, &query, None, Some(notice)).await
 }
@@ -762,11 +776,8 @@ async fn docs(state: &AppState, session: &Session, slug: &str) -> Response {
     } else {
         Vec::new()
     };
-    let (endpoints, grant_types) = if slug == "endpoints" {
-        endpoint_reference(state)
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    let (endpoints, grant_types) =
+        if slug == "endpoints" { endpoint_reference(state) } else { (Vec::new(), Vec::new()) };
 
     let context = DocsContext {
         issuer: state.config.issuer.clone(),

@@ -144,23 +144,16 @@ pub fn registration_of(form: &ClientForm) -> Result<NewClient, String> {
 }
 
 /// A key request from the form (name, scopes, rate limit, optional burst, allowlist and
-/// expiry); the rate limit is required. The error is the page to answer with.
-pub fn key_request_of(form: &Form) -> Result<ApiKeyRequest, Response> {
-    let (limit, burst, expires) = match (
-        number::<i64>(form, "rate_limit_per_minute"),
-        number::<i64>(form, "burst"),
-        number::<i64>(form, "expires_in_days"),
-    ) {
-        (Ok(Some(limit)), Ok(burst), Ok(expires)) => (limit, burst, expires),
-        (Ok(None), _, _) => return Err(not_done("A key needs a rate limit per minute.")),
-        (Err(problem), _, _) | (_, Err(problem), _) | (_, _, Err(problem)) => {
-            return Err(not_done(&problem))
-        }
-    };
+/// expiry); the rate limit is required. The error says what to correct.
+pub fn key_request_of(form: &Form) -> Result<ApiKeyRequest, String> {
+    let limit = number::<i64>(form, "rate_limit_per_minute")?
+        .ok_or("A key needs a rate limit per minute.")?;
+    let burst = number::<i64>(form, "burst")?;
+    let expires = number::<i64>(form, "expires_in_days")?;
     let scopes = ScopeSet::parse_list(form.get("scopes").unwrap_or_default())
-        .map_err(|err| message(StatusCode::BAD_REQUEST, "Invalid scopes", &err.to_string()))?;
+        .map_err(|err| format!("Invalid scopes: {err}"))?;
     let allowed_ips = parse_networks(form.get("allowed_ips").unwrap_or_default())
-        .map_err(|err| message(StatusCode::BAD_REQUEST, "Invalid addresses", &err.to_string()))?;
+        .map_err(|err| format!("Invalid addresses: {err}"))?;
     Ok(ApiKeyRequest {
         name: form.get("name").unwrap_or_default().to_owned(),
         scopes,

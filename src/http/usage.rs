@@ -47,16 +47,22 @@ impl Period {
 
 /// The period a request names; by default the 30 days up to today (a report's display
 /// default, not a protocol setting). A bad period is a 400 page saying what is wrong.
+// The error is the page the handler sends as it is; boxing it would only be undone there.
+#[allow(clippy::result_large_err)]
 pub fn period_of(query: &UsageQuery) -> Result<Period, Response> {
-    let invalid = |problem: &str| message(StatusCode::BAD_REQUEST, "Invalid period", problem);
+    parse_period(query)
+        .map_err(|problem| message(StatusCode::BAD_REQUEST, "Invalid period", problem))
+}
+
+fn parse_period(query: &UsageQuery) -> Result<Period, &'static str> {
     let parse = |text: &Option<String>, default: i64| match text.as_deref().map(str::trim) {
         None | Some("") => Ok(default),
-        Some(day) => parse_day(day).ok_or_else(|| invalid("Dates are YYYY-MM-DD.")),
+        Some(day) => parse_day(day).ok_or("Dates are YYYY-MM-DD."),
     };
     let to_day = parse(&query.to, day_of(unix_now()))?;
     let from_day = parse(&query.from, to_day - 29)?;
     if from_day > to_day || to_day - from_day >= MAX_USAGE_DAYS {
-        return Err(invalid("The period must run forwards and cover at most 366 days."));
+        return Err("The period must run forwards and cover at most 366 days.");
     }
     Ok(Period { from_day, to_day })
 }
