@@ -75,6 +75,15 @@ pub struct PartnerClientDetail {
     pub active: bool,
 }
 
+/// One entry of a client's history as its owner sees it: what happened and when, and who in
+/// the partner's own organisation did it (admins appear as "an administrator").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryLine {
+    pub at: String,
+    pub action: String,
+    pub by: String,
+}
+
 /// A value shown exactly once on the page that answers the action that made it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShownOnce {
@@ -372,6 +381,7 @@ pub fn DevClientPage(
     usage: UsageReport,
     shown_once: Option<ShownOnce>,
     notice: Option<String>,
+    history: Vec<HistoryLine>,
 ) -> impl IntoView {
     let csrf = header.csrf.clone();
     let base = format!("/developers/clients/{}", client.client_id);
@@ -520,6 +530,15 @@ pub fn DevClientPage(
                 </button>
             </form>
             <UsageSections report=usage csv/>
+            <h2 class="mt-8 font-semibold">"History"</h2>
+            <ul class="mt-2 text-sm" data-testid="client-history">
+                {history.into_iter().map(|h| view! {
+                    <li>
+                        <span class="text-slate-500">{h.at}</span>
+                        {format!(" {} by {}", h.action, h.by)}
+                    </li>
+                }).collect_view()}
+            </ul>
         </DevFrame>
     }
 }

@@ -16,8 +16,8 @@ use crate::admin::{
 use crate::charts::{KeyUsageReport, UsageReport};
 use crate::developers::{
     DevClientPage, DevClientRequestPage, DevConsolePage, DevKeyPage, DevLoginPage, DevMessagePage,
-    DevNotificationsPage, DevSignUpPage, NotificationLine, PartnerClientDetail, PartnerClientLine,
-    PartnerHeader, ShownOnce, SignUpForm,
+    DevNotificationsPage, DevSignUpPage, HistoryLine, NotificationLine, PartnerClientDetail,
+    PartnerClientLine, PartnerHeader, ShownOnce, SignUpForm,
 };
 use crate::docs::{DocsContext, DocsPage, EndpointDoc, ScopeDoc};
 
@@ -171,6 +171,7 @@ pub enum Page {
         usage: UsageReport,
         shown_once: Option<ShownOnce>,
         notice: Option<String>,
+        history: Vec<HistoryLine>,
     },
     DevKey {
         header: PartnerHeader,
@@ -285,8 +286,8 @@ impl Page {
                 }
                 .into_any()
             }
-            Page::DevClient { header, client, keys, usage, shown_once, notice } => view! {
-                <DevClientPage header client=*client keys usage shown_once notice/>
+            Page::DevClient { header, client, keys, usage, shown_once, notice, history } => view! {
+                <DevClientPage header client=*client keys usage shown_once notice history/>
             }
             .into_any(),
             Page::DevKey { header, key, usage, shown_once, max_overlap_hours } => view! {

@@ -9,14 +9,15 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_app::developers::{
-    NotificationLine, PartnerClientDetail, PartnerClientLine, PartnerHeader, ShownOnce, SignUpForm,
+    HistoryLine, NotificationLine, PartnerClientDetail, PartnerClientLine, PartnerHeader,
+    ShownOnce, SignUpForm,
 };
 use portcullis_app::docs::{docs_title, DocsContext, EndpointDoc, ScopeDoc};
 use portcullis_app::pages::Page;
 use portcullis_core::client::{Client, ClientStatus, ClientType};
 use portcullis_core::discovery;
 use portcullis_core::partner::{Notification, Partner, PartnerClient, PartnerStatus};
-use portcullis_core::store::ApiKeyStore;
+use portcullis_core::store::{ApiKeyStore, AuditFilter, AuditStore};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
@@ -421,6 +422,35 @@ fn client_detail(client: &Client, owner: &PartnerClient) -> PartnerClientDetail 
     }
 }
 
+/// The client's audit entries, newest first, as its owner may see them (SECURITY.md I-16):
+/// the partner's own organisation by name, administrators as a role, never the details.
+async fn client_history(
+    state: &AppState,
+    partner: &Partner,
+    client: &Client,
+) -> Result<Vec<HistoryLine>, Response> {
+    let filter = AuditFilter {
+        target: Some(format!("client:{}", client.id)),
+        limit: Some(20),
+        ..AuditFilter::default()
+    };
+    let entries = state.store.list_audit(&filter).await.map_err(|err| {
+        tracing::error!(error = %err, "audit read failed");
+        unavailable()
+    })?;
+    let own = format!("partner:{}", partner.email);
+    let by = |actor: &str| match actor {
+        a if a == own => "you".to_owned(),
+        a if a.starts_with("partner:") => "your organisation".to_owned(),
+        a if a.starts_with("client:") => "the client".to_owned(),
+        _ => "an administrator".to_owned(),
+    };
+    Ok(entries
+        .into_iter()
+        .map(|e| HistoryLine { at: utc(e.at), by: by(&e.actor), action: e.action })
+        .collect())
+}
+
 /// The client page with an optional value shown once and a notice.
 async fn client_page_with(
     state: &AppState,
@@ -450,8 +480,13 @@ async fn client_page_with(
             return unavailable();
         }
     };
+    let history = match client_history(state, partner, &client).await {
+        Ok(history) => history,
+        Err(response) => return response,
+    };
     let client = Box::new(client_detail(&client, &owner));
-    page("Client", Page::DevClient { header, client, keys, usage, shown_once, notice })
+    let data = Page::DevClient { header, client, keys, usage, shown_once, notice, history };
+    page("Client", data)
 }
 
 /// `GET /developers/clients/{id}`: status and the admin's reason, configuration, keys and

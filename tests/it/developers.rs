@@ -263,6 +263,11 @@ async fn a_partner_signs_up_requests_a_client_and_a_key_and_uses_both_once_appro
     let csv = partner.get(server, &format!("{path}/usage.csv?series=tokens")).await.text();
     assert!(csv.contains(&format!("{today},client_credentials,1\n")), "{csv}");
 
+    // I-16: the partner sees its client's history, admins as a role, not by name.
+    let history = partner.get(server, &path).await.text();
+    assert!(history.contains("client.approve by an administrator"), "{history}");
+    assert!(history.contains("client.request by you") && !history.contains("root@example.com"));
+
     // Every decision is audited; none of it holds a secret.
     let audit = server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
     for action in ["partner.sign_up", "partner.approve", "client.request", "client.approve"] {
