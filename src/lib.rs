@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod http;
 pub mod introspection_cache;
+pub mod jobs;
 pub mod live;
 pub mod login_throttle;
 pub mod rate_limiter;

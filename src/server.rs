@@ -104,9 +104,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let listen = config.listen;
     let issuer = config.issuer.clone();
     let state = build_state(config).await?;
-    if let Some(days) = state.config.audit_retention_days {
-        tokio::spawn(prune_audit_periodically(state.clone(), days));
-    }
+    tokio::spawn(crate::jobs::run_jobs(state.clone()));
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e} (set PORTCULLIS_LISTEN)"))?;
@@ -169,22 +167,6 @@ async fn flush_auth_failures(
         ticker.tick().await;
         if let Err(err) = counter.flush(&store).await {
             tracing::warn!(error = %err, "could not write failed-authentication counts; keeping them");
-        }
-    }
-}
-
-/// Prunes the audit log to `PORTCULLIS_AUDIT_RETENTION_DAYS` once an hour (and at start).
-// FIXME(job-leader): every instance runs this; it is idempotent, but running it on exactly one
-// instance (advisory lock) comes with the multi-instance work.
-async fn prune_audit_periodically(state: AppState, retention_days: u32) {
-    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(3600));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        match state.operator().prune_audit(retention_days).await {
-            Ok(0) => {}
-            Ok(deleted) => tracing::info!(deleted, retention_days, "audit log pruned"),
-            Err(err) => tracing::warn!(error = %err, "could not prune the audit log"),
         }
     }
 }

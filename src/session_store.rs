@@ -2,9 +2,10 @@
 //! them and a restart logs nobody out. Session ids are stored only as keyed hashes: a copy of
 //! the database does not let anyone ride a session.
 //!
-//! FIXME(session-cleanup): sessions end after their idle lifetime but expired rows stay in the
-//! table until the background-job work (issue "several instances") deletes them; there is no
-//! absolute lifetime yet either (SECURITY.md H-25 asks for one).
+//! Expired rows are deleted by the cleanup job (src/jobs.rs).
+//!
+//! FIXME(session-absolute): sessions end after their idle lifetime only; there is no absolute
+//! lifetime yet (SECURITY.md H-25 asks for one).
 
 use async_trait::async_trait;
 use portcullis_core::secret::SecretHasher;

@@ -11,6 +11,7 @@ mod changes;
 mod developers;
 mod discovery;
 mod introspection;
+mod jobs;
 mod revocation;
 mod startup;
 mod support;

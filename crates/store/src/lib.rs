@@ -12,6 +12,7 @@ mod clients;
 mod consents;
 mod grants;
 mod group_commit;
+mod jobs;
 mod keys;
 mod partners;
 mod scopes;
@@ -31,6 +32,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use group_commit::GroupCommit;
+pub use jobs::Cleanup;
 pub use tokens::TokenActivity;
 
 /// Which engine a store talks to.
