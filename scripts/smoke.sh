@@ -13,7 +13,9 @@ export PORTCULLIS_ISSUER="http://127.0.0.1:$port"
 export PORTCULLIS_ACCESS_TOKEN_AUDIENCE="https://api.example.test"
 export PORTCULLIS_LISTEN="127.0.0.1:$port"
 export PORTCULLIS_SITE_ROOT="$PROJECT_ROOT/target/site"
-export RUST_LOG=warn
+export PORTCULLIS_METRICS_LISTEN="127.0.0.1:$(( port + 1 ))"
+export PORTCULLIS_LOG_FORMAT=json
+export RUST_LOG=info
 
 "$bin" serve > "$work/server.log" 2>&1 &
 server=$!
@@ -63,4 +65,13 @@ verify() {
 sleep 1
 [ "$(verify quote:read | jq -r .reason)" = revoked ]
 
-echo "smoke: discovery, client_credentials, introspection, revocation and API keys work"
+# Operations: metrics on their own listener, JSON logs with the request id and route template.
+metrics=$(curl -sf "http://$PORTCULLIS_METRICS_LISTEN/metrics")
+grep -q "portcullis_tokens_issued_total{grant_type=\"client_credentials\",client_id=\"$id\"} 1" <<<"$metrics"
+grep -q 'portcullis_api_key_verifications_total{outcome="valid"}' <<<"$metrics"
+request_id=$(curl -sf -D - -o /dev/null "$PORTCULLIS_ISSUER/healthz" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-request-id" {print $2}')
+[ -n "$request_id" ]
+! grep -q "$secret" "$work/server.log"
+jq -s -e 'any(.[]; .span.route == "/oauth2/token" and (.span.request_id | length) > 0)' "$work/server.log" >/dev/null
+
+echo "smoke: discovery, client_credentials, introspection, revocation, API keys and metrics work"

@@ -182,6 +182,8 @@ pub struct ServerConfig {
     pub audit_retention_days: Option<u32>,
     /// How long a browser session lasts without activity.
     pub session_lifetime: Duration,
+    /// Where `/metrics` is served, apart from the public listener; `None`: not served.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Which proxies may tell us the client's address, and in which header. Empty by default: the
@@ -250,7 +252,20 @@ impl ServerConfig {
                 help: "seconds between writes of API-key usage counters, 1 to 300".into(),
             });
         }
+        let metrics_listen: Option<SocketAddr> = raw.parse(
+            "PORTCULLIS_METRICS_LISTEN",
+            "an address and port apart from PORTCULLIS_LISTEN, e.g. 127.0.0.1:9464",
+        )?;
+        if metrics_listen == Some(listen) {
+            return Err(ConfigError::Invalid {
+                var: "PORTCULLIS_METRICS_LISTEN",
+                value: listen.to_string(),
+                help: "metrics are served apart from the public endpoints: choose another port"
+                    .into(),
+            });
+        }
         Ok(Self {
+            metrics_listen,
             storage,
             issuer,
             audience: audience.to_owned(),

@@ -62,16 +62,22 @@ async fn claim(state: &AppState, job: &'static str, holder: &str, interval: i64)
 
 async fn cleanup(state: &AppState) {
     match state.store.delete_expired(unix_now()).await {
-        Ok(deleted) => tracing::info!(
-            job = CLEANUP,
-            sessions = deleted.sessions,
-            authorization_codes = deleted.authorization_codes,
-            refresh_tokens = deleted.refresh_tokens,
-            login_failures = deleted.login_failures,
-            tokens = deleted.tokens,
-            "expired rows deleted"
-        ),
-        Err(err) => tracing::warn!(job = CLEANUP, error = %err, "cleanup failed; it runs again"),
+        Ok(deleted) => {
+            state.metrics.job_run(CLEANUP, "ok");
+            tracing::info!(
+                job = CLEANUP,
+                sessions = deleted.sessions,
+                authorization_codes = deleted.authorization_codes,
+                refresh_tokens = deleted.refresh_tokens,
+                login_failures = deleted.login_failures,
+                tokens = deleted.tokens,
+                "expired rows deleted"
+            )
+        }
+        Err(err) => {
+            state.metrics.job_run(CLEANUP, "failed");
+            tracing::warn!(job = CLEANUP, error = %err, "cleanup failed; it runs again")
+        }
     }
 }
 

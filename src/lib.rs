@@ -11,6 +11,7 @@ pub mod introspection_cache;
 pub mod jobs;
 pub mod live;
 pub mod login_throttle;
+pub mod metrics;
 pub mod rate_limiter;
 pub mod server;
 pub mod service;

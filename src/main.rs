@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    portcullis::telemetry::init();
+    if let Err(problem) = portcullis::telemetry::init() {
+        eprintln!("error: {problem}");
+        return ExitCode::FAILURE;
+    }
     let cli = portcullis::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

@@ -83,6 +83,7 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     ));
 
     Ok(AppState {
+        metrics: Arc::default(),
         tokens: GroupCommit::start(store.clone()),
         signer: Signer::start()?,
         throttles,
@@ -105,6 +106,23 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let issuer = config.issuer.clone();
     let state = build_state(config).await?;
     tokio::spawn(crate::jobs::run_jobs(state.clone()));
+    let state_for_metrics = state.clone();
+    match state.config.metrics_listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
+                anyhow::anyhow!("cannot listen on {address}: {e} (set PORTCULLIS_METRICS_LISTEN)")
+            })?;
+            tracing::info!(%address, "metrics at /metrics");
+            tokio::spawn(async move {
+                if let Err(err) =
+                    axum::serve(listener, crate::metrics::router(state_for_metrics)).await
+                {
+                    tracing::error!(error = %err, "the metrics listener stopped");
+                }
+            });
+        }
+        None => tracing::info!("metrics are off: set PORTCULLIS_METRICS_LISTEN to serve /metrics"),
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e} (set PORTCULLIS_LISTEN)"))?;

@@ -3,9 +3,18 @@
 
 use tracing_subscriber::EnvFilter;
 
-pub fn init() {
+/// Installs the subscriber. A `PORTCULLIS_LOG_FORMAT` other than `json` or `text` is an
+/// error naming both, not a quiet switch to text.
+pub fn init() -> Result<(), String> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = std::env::var("PORTCULLIS_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let json = match std::env::var("PORTCULLIS_LOG_FORMAT").as_deref() {
+        Err(_) | Ok("text") => false,
+        Ok("json") => true,
+        Ok(other) => {
+            return Err(format!("PORTCULLIS_LOG_FORMAT is {other:?}: set it to json or text"))
+        }
+    };
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    Ok(())
 }

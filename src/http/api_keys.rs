@@ -234,6 +234,7 @@ fn finish(
     decision: Option<RateDecision>,
 ) -> Response {
     state.usage.record(&key.id, outcome, source, now);
+    state.metrics.key_verification(outcome.as_str());
     tracing::debug!(key_id = %key.id, outcome = outcome.as_str(), "API key verified");
 
     let mut response = body.into_response();

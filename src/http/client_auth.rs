@@ -59,6 +59,7 @@ pub fn authenticate_with(
             // Counted under the client only when the id names a registered one.
             let known = client.as_ref().map(|c| c.id.as_str());
             state.auth_failures.record(known, failure.reason.as_str(), now);
+            state.metrics.client_auth_failure(failure.reason.as_str());
             Err(failure)
         }
     };

@@ -15,6 +15,7 @@ mod introspect;
 mod oauth_error;
 mod peer;
 mod portal;
+mod request_id;
 mod revoke;
 mod token;
 mod usage;
@@ -55,6 +56,7 @@ pub use peer::PeerAddr;
 /// Everything a handler may reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub config: Arc<ServerConfig>,
     pub store: SqlStore,
     pub tokens: GroupCommit,
@@ -208,7 +210,10 @@ pub fn router(state: AppState) -> Router {
         .merge(developer_portal)
         .leptos_routes(&state, pages, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // Outside the trace layer, so the span has the id.
+        .layer(axum::middleware::from_fn(request_id::assign))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -242,5 +247,6 @@ fn session_layer(
 fn request_span<B>(request: &Request<B>) -> tracing::Span {
     let route =
         request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
-    tracing::info_span!("request", method = %request.method(), route)
+    let id = request.extensions().get::<request_id::RequestId>().map_or("", |id| id.0.as_str());
+    tracing::info_span!("request", method = %request.method(), route, request_id = id)
 }

@@ -87,6 +87,7 @@ async fn exchange(
     let grant = grant_type.as_str();
     match &result {
         Ok(_) => {
+            state.metrics.token_issued(grant, client.id.as_str());
             tracing::info!(client_id = %client.id, grant_type = grant, outcome = "issued", "token issued")
         }
         Err(reply) => {

@@ -12,6 +12,7 @@ mod developers;
 mod discovery;
 mod introspection;
 mod jobs;
+mod operations;
 mod revocation;
 mod startup;
 mod support;

@@ -128,6 +128,14 @@ impl SqlStore {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(map_err)
     }
 
+    /// (pool, open connections, idle connections) for the metrics.
+    pub fn pool_stats(&self) -> Vec<(&'static str, u32, usize)> {
+        vec![
+            ("read", self.pool.size(), self.pool.num_idle()),
+            ("write", self.writer.size(), self.writer.num_idle()),
+        ]
+    }
+
     pub async fn close(&self) {
         self.writer.close().await;
         self.pool.close().await;
