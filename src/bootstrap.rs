@@ -26,7 +26,14 @@ pub async fn open(config: &StorageConfig) -> anyhow::Result<Opened> {
             anyhow::anyhow!("cannot create the data directory {}: {e}", config.data_dir.display())
         })?;
     }
-    let store = SqlStore::connect(&config.database_url, config.max_connections).await?;
+    let store =
+        SqlStore::connect(&config.database_url, config.max_connections).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the database at {}: {e}; check PORTCULLIS_DATABASE_URL (or \
+             PORTCULLIS_DATA_DIR), that the server is up and the file writable",
+                without_password(&config.database_url)
+            )
+        })?;
     let master_key = load_master_key(config)?;
 
     let stored_check = store.master_key_check(&master_key.check_value()).await?;
@@ -135,4 +142,18 @@ pub async fn ensure_signing_key(
         tracing::info!(kid, alg = %alg, "generated a signing key");
     }
     Ok(())
+}
+
+/// A database URL fit for a log line or an error: the password of `scheme://user:pw@host`
+/// replaced.
+fn without_password(url: &str) -> String {
+    let Some(start) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
+    let authority_end = url[start..].find('/').map_or(url.len(), |i| start + i);
+    let Some(at) = url[start..authority_end].rfind('@').map(|i| start + i) else {
+        return url.to_owned();
+    };
+    match url[start..at].find(':').map(|i| start + i) {
+        Some(colon) => format!("{}:***{}", &url[..colon], &url[at..]),
+        None => url.to_owned(),
+    }
 }

@@ -10,6 +10,7 @@ mod browser;
 mod changes;
 mod developers;
 mod discovery;
+mod faults;
 mod introspection;
 mod jobs;
 mod operations;

@@ -1,0 +1,150 @@
+//! Fault tests (SECURITY.md §7) that run in process on either engine: storage gone during
+//! revocation and introspection (FT-04), a bad database at start (FT-06), a restart with
+//! persisted state (FT-12), SQLite write contention (FT-14), and PostgreSQL killing every
+//! backend (FT-15, PostgreSQL only). Each checks that no token is lost, duplicated or brought
+//! back.
+
+use axum::http::StatusCode;
+use futures::future::join_all;
+use portcullis::config::{RawSettings, ServerConfig};
+use sqlx::Connection;
+
+use crate::browser::{Browser, Flow, VERIFIER};
+use crate::support::TestServer;
+
+#[tokio::test]
+async fn ft04_storage_gone_during_revocation_is_503_never_200() {
+    let server = TestServer::start().await;
+    server.scope("svc:read", &[], false).await;
+    let client = server.service_client("svc:read").await;
+    let token = server.access_token(&client, "svc:read").await;
+    let fresh = server.access_token(&client, "svc:read").await;
+    assert_eq!(server.introspect(&client, &token).await.json()["active"], true);
+
+    server.state.store.close().await;
+    let revoked = server.revoke(&client, &token).await;
+    assert_eq!(revoked.status, StatusCode::SERVICE_UNAVAILABLE, "{}", revoked.text());
+    assert_eq!(revoked.error(), "temporarily_unavailable");
+    // A token this instance has not looked at yet cannot be vouched for without storage.
+    let unknown = server.introspect(&client, &fresh).await;
+    assert_ne!(unknown.status, StatusCode::OK, "never active:true without a check");
+    // Nothing issued that could not be recorded.
+    let issued = server.token(&client, "svc:read").await;
+    assert_eq!(issued.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(issued.json().get("access_token").is_none());
+}
+
+#[tokio::test]
+async fn ft06_a_database_that_cannot_be_opened_stops_start_up_with_a_clear_message() {
+    let server = TestServer::start().await;
+    for (url, expected) in [
+        ("mysql://localhost/portcullis", "PORTCULLIS_DATABASE_URL is invalid"),
+        (
+            "sqlite:///nonexistent-dir/sub/portcullis.db",
+            "cannot open the database at sqlite:///nonexistent-dir",
+        ),
+        ("postgres://u:hunter2@127.0.0.1:1/db", "postgres://u:***@127.0.0.1:1/db"),
+    ] {
+        let mut env = server.env.clone();
+        env.retain(|(k, _)| k != "PORTCULLIS_DATABASE_URL");
+        env.push(("PORTCULLIS_DATABASE_URL".into(), url.into()));
+        let started = match ServerConfig::from_raw(&RawSettings::from_pairs(env).unwrap()) {
+            Ok(config) => {
+                portcullis::server::build_state(config).await.err().map(|e| e.to_string())
+            }
+            Err(err) => Some(err.to_string()),
+        };
+        let message = started.expect("must refuse to start");
+        assert!(message.contains(expected), "{url}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn ft12_a_restart_keeps_revocations_rotations_and_approvals() {
+    let flow = Flow::start().await;
+    let code = flow.code(&mut Browser::default(), &[]).await;
+    let tokens = flow.exchange(&code, VERIFIER).await.json();
+    let (access, first_refresh) = (
+        tokens["access_token"].as_str().unwrap().to_owned(),
+        tokens["refresh_token"].as_str().unwrap().to_owned(),
+    );
+    let rotated = flow.refresh(&first_refresh, None).await.json();
+    let live_refresh = rotated["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(flow.server.revoke(&flow.web, &access).await.status, StatusCode::OK);
+    let db = flow.server.db.share();
+    flow.server.state.store.close().await;
+
+    // The same database, a new process.
+    let restarted = TestServer::start_on(db).await;
+    let introspected = restarted.introspect(&flow.web, &access).await.json();
+    assert_eq!(introspected["active"], false, "revoked stays revoked");
+    let body = format!("grant_type=refresh_token&refresh_token={first_refresh}");
+    let replay = restarted.post_form("/oauth2/token", Some(&flow.web.basic()), &body).await;
+    assert_eq!(replay.error(), "invalid_grant", "a rotated token stays consumed");
+    // That replay revoked the family, the successor with it (RFC 9700 §4.14.2).
+    let body = format!("grant_type=refresh_token&refresh_token={live_refresh}");
+    let successor = restarted.post_form("/oauth2/token", Some(&flow.web.basic()), &body).await;
+    assert_eq!(successor.error(), "invalid_grant");
+    let client = restarted.state.live.client(&flow.web.id).expect("the client is still there");
+    assert_eq!(client.status, portcullis_core::client::ClientStatus::Active);
+}
+
+#[tokio::test]
+async fn ft14_two_hundred_concurrent_exchanges_and_refreshes_never_fail_on_contention() {
+    let flow = Flow::start().await;
+    let mut browser = Browser::default();
+    let mut codes = Vec::new();
+    for _ in 0..200 {
+        codes.push(flow.code(&mut browser, &[]).await);
+    }
+    let mut refresh_tokens = Vec::new();
+    for code in codes.drain(..100) {
+        let reply = flow.exchange(&code, VERIFIER).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        refresh_tokens.push(reply.json()["refresh_token"].as_str().unwrap().to_owned());
+    }
+
+    let exchanges = codes.iter().map(|code| flow.exchange(code, VERIFIER));
+    let refreshes = refresh_tokens.iter().map(|token| flow.refresh(token, None));
+    let (exchanged, refreshed) = tokio::join!(join_all(exchanges), join_all(refreshes));
+    for reply in exchanged.iter().chain(refreshed.iter()) {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    }
+    let distinct: std::collections::BTreeSet<_> =
+        refreshed.iter().map(|r| r.json()["refresh_token"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(distinct.len(), 100, "one successor per family");
+}
+
+#[tokio::test]
+async fn ft15_postgres_killing_every_backend_costs_at_most_a_request_per_connection() {
+    let server = TestServer::start().await;
+    if !server.db.url.starts_with("postgres") {
+        return; // PostgreSQL only: SQLite has no server to kill connections.
+    }
+    server.scope("svc:read", &[], false).await;
+    let client = server.service_client("svc:read").await;
+    assert_eq!(server.token(&client, "svc:read").await.status, StatusCode::OK);
+
+    let mut admin = sqlx::AnyConnection::connect(&server.db.url).await.unwrap();
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(killed > 0);
+
+    let mut failures = 0;
+    for _ in 0..50 {
+        let reply = server.token(&client, "svc:read").await;
+        if reply.status != StatusCode::OK {
+            assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "fails as 503 if at all");
+            failures += 1;
+        }
+    }
+    assert!(failures <= killed, "{failures} failures for {killed} dropped connections");
+    for _ in 0..10 {
+        assert_eq!(server.token(&client, "svc:read").await.status, StatusCode::OK, "recovered");
+    }
+}
