@@ -16,6 +16,7 @@ use std::time::Duration;
 use axum::http::HeaderName;
 use portcullis_core::cidr::{parse_networks, IpNetwork};
 use portcullis_core::keys::SigningAlgorithm;
+use portcullis_core::rate_limit::RateLimit;
 
 /// Server-wide cap on any access-token lifetime unless configured: one day.
 const DEFAULT_MAX_ACCESS_TOKEN_LIFETIME: u32 = 24 * 3600;
@@ -184,6 +185,11 @@ pub struct ServerConfig {
     pub session_lifetime: Duration,
     /// Where `/metrics` is served, apart from the public listener; `None`: not served.
     pub metrics_listen: Option<SocketAddr>,
+    /// Token requests per authenticated client; `None` (unset): not limited.
+    pub token_rate_limit: Option<RateLimit>,
+    /// Sign-in and sign-up form posts per source address; `None` (unset): not limited beyond
+    /// the failure lockouts.
+    pub form_rate_limit: Option<RateLimit>,
 }
 
 /// Which proxies may tell us the client's address, and in which header. Empty by default: the
@@ -264,8 +270,20 @@ impl ServerConfig {
                     .into(),
             });
         }
+        let token_rate_limit = rate_limit(
+            raw,
+            "PORTCULLIS_TOKEN_RATE_LIMIT_PER_MINUTE",
+            "PORTCULLIS_TOKEN_RATE_LIMIT_BURST",
+        )?;
+        let form_rate_limit = rate_limit(
+            raw,
+            "PORTCULLIS_FORM_RATE_LIMIT_PER_MINUTE",
+            "PORTCULLIS_FORM_RATE_LIMIT_BURST",
+        )?;
         Ok(Self {
             metrics_listen,
+            token_rate_limit,
+            form_rate_limit,
             storage,
             issuer,
             audience: audience.to_owned(),
@@ -306,6 +324,30 @@ impl ServerConfig {
                 8 * 3600,
             )?)),
         })
+    }
+}
+
+/// A request limit from its two variables: requests per minute (1 to 1,000,000) and the burst
+/// above it, which needs the rate and is 0 unless given. Neither set: no limit.
+fn rate_limit(
+    raw: &RawSettings,
+    per_minute_var: &'static str,
+    burst_var: &'static str,
+) -> Result<Option<RateLimit>, ConfigError> {
+    let per_minute: Option<u32> = raw.parse(per_minute_var, "requests per minute, 1 to 1000000")?;
+    let burst: Option<u32> = raw.parse(burst_var, "requests above the rate, 0 to 1000000")?;
+    match (per_minute, burst) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(ConfigError::Missing {
+            var: per_minute_var,
+            help: "a burst needs a rate: set the requests per minute too",
+        }),
+        (Some(n), _) if !(1..=1_000_000).contains(&n) => Err(ConfigError::Invalid {
+            var: per_minute_var,
+            value: n.to_string(),
+            help: "requests per minute, 1 to 1000000".into(),
+        }),
+        (Some(per_minute), burst) => Ok(Some(RateLimit { per_minute, burst: burst.unwrap_or(0) })),
     }
 }
 

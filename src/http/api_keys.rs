@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use portcullis_core::api_key::{day_of, format_day, parse_day, ApiKey, VerifyOutcome};
@@ -140,7 +140,8 @@ async fn decide(
     let guess_key = source.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
     if let Err(retry) = state.throttles.api_key_guesses.acquire(&guess_key) {
         let mut response = refused(VerifyOutcome::TooManyInvalidKeys).into_response();
-        set_header(&mut response, header::RETRY_AFTER, retry.as_secs().max(1));
+        let seconds = retry.as_secs().max(1);
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         return Ok(response);
     }
 
@@ -239,22 +240,9 @@ fn finish(
 
     let mut response = body.into_response();
     if let Some(decision) = decision {
-        set_header(&mut response, RATELIMIT_LIMIT, u64::from(decision.limit));
-        set_header(&mut response, RATELIMIT_REMAINING, u64::from(decision.remaining));
-        set_header(&mut response, RATELIMIT_RESET, decision.reset_seconds);
-        if !decision.allowed {
-            set_header(&mut response, header::RETRY_AFTER, decision.retry_after_seconds);
-        }
+        super::limits::set_headers(&mut response, &decision);
     }
     response
-}
-
-const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
-const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
-const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
-
-fn set_header(response: &mut Response, name: HeaderName, value: u64) {
-    response.headers_mut().insert(name, HeaderValue::from(value));
 }
 
 #[derive(Deserialize)]

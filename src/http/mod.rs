@@ -12,6 +12,7 @@ mod form;
 mod health;
 mod interaction;
 mod introspect;
+mod limits;
 mod oauth_error;
 mod peer;
 mod portal;
@@ -128,7 +129,8 @@ pub fn router(state: AppState) -> Router {
         .route("/account/consents/revoke", post(interaction::revoke_consent))
         .route(paths::END_SESSION, get(interaction::logout))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
-        .layer(session_layer(&state, "portcullis_session", "/"));
+        .layer(session_layer(&state, "portcullis_session", "/"))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), limits::forms));
 
     // The admin portal: its own session cookie, scoped to /admin.
     let admin_portal = Router::new()
@@ -176,7 +178,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/keys/{id}/usage.csv", get(admin::key_usage_csv))
         .route("/admin/revoke", get(admin::revoke_page).post(admin::revoke_submit))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
-        .layer(session_layer(&state, "portcullis_admin", "/admin"));
+        .layer(session_layer(&state, "portcullis_admin", "/admin"))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), limits::forms));
 
     // The developer portal: its own session cookie, scoped to /developers.
     let developer_portal = Router::new()
@@ -199,7 +202,8 @@ pub fn router(state: AppState) -> Router {
         .route("/developers/keys/{key_id}/rotate", post(developers::rotate_key))
         .route("/developers/keys/{key_id}/revoke", post(developers::revoke_key))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
-        .layer(session_layer(&state, "portcullis_partner", "/developers"));
+        .layer(session_layer(&state, "portcullis_partner", "/developers"))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), limits::forms));
 
     let leptos_options = state.leptos_options.clone();
     let pages = generate_route_list(App);

@@ -27,6 +27,16 @@ impl From<OAuthError> for ErrorReply {
 }
 
 impl ErrorReply {
+    /// 429 with `Retry-After`: a rate limit was reached.
+    pub fn throttled(error: OAuthError, retry_after_seconds: u64) -> Self {
+        Self {
+            error,
+            basic_challenge: false,
+            status: Some(StatusCode::TOO_MANY_REQUESTS),
+            retry_after: Some(retry_after_seconds),
+        }
+    }
+
     /// 429 with `Retry-After` after too many failures from one source.
     pub fn too_many(retry_after: std::time::Duration) -> Self {
         let seconds = retry_after.as_secs().max(1);

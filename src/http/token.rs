@@ -47,17 +47,24 @@ pub async fn token(
     headers: HeaderMap,
     FormBody(body): FormBody,
 ) -> Response {
-    match exchange(&state, peer, &headers, &body).await {
+    let mut decision = None;
+    let mut response = match exchange(&state, peer, &headers, &body, &mut decision).await {
         Ok(response) => (no_store(), Json(response)).into_response(),
         Err(reply) => reply.into_response(),
+    };
+    if let Some(decision) = decision {
+        super::limits::set_headers(&mut response, &decision);
     }
+    response
 }
 
+/// `limit` receives the client's rate-limit decision when the token endpoint is limited.
 async fn exchange(
     state: &AppState,
     peer: PeerAddr,
     headers: &HeaderMap,
     body: &[u8],
+    limit: &mut Option<portcullis_core::rate_limit::RateDecision>,
 ) -> Result<TokenResponse, ErrorReply> {
     let form = Form::parse(headers, body)?;
     let grant_type = form.require("grant_type")?.parse::<GrantType>().map_err(|_| {
@@ -68,6 +75,13 @@ async fn exchange(
     })?;
 
     let client = authenticate(state, headers, &form, peer)?;
+    match super::limits::token_request(state, client.id.as_str()).await {
+        Ok(decision) => *limit = decision,
+        Err((reply, decision)) => {
+            *limit = decision;
+            return Err(reply);
+        }
+    }
     let now = unix_now();
     let result = match grant_type {
         GrantType::ClientCredentials => {

@@ -75,3 +75,77 @@ async fn the_metrics_listener_must_be_apart_from_the_public_one() {
         ServerConfig::from_raw(&RawSettings::from_pairs(env).unwrap()).err().expect("refused");
     assert!(err.to_string().contains("PORTCULLIS_METRICS_LISTEN"), "{err}");
 }
+
+#[tokio::test]
+async fn the_token_endpoint_is_limited_per_client_with_ratelimit_headers() {
+    let server = TestServer::start_with(&[("PORTCULLIS_TOKEN_RATE_LIMIT_PER_MINUTE", "2")]).await;
+    server.scope("svc:read", &[], false).await;
+    let client = server.service_client("svc:read").await;
+    let other = server.service_client("svc:read").await;
+
+    let first = server.token(&client, "svc:read").await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.header("ratelimit-limit"), Some("2"));
+    let second = server.token(&client, "svc:read").await;
+    assert_eq!(second.status, StatusCode::TOO_MANY_REQUESTS, "{}", second.text());
+    assert_eq!(second.error(), "temporarily_unavailable");
+    assert!(second.header("retry-after").is_some_and(|s| s.parse::<u64>().unwrap() >= 1));
+    assert_eq!(server.token(&other, "svc:read").await.status, StatusCode::OK, "per client");
+    // Counted after authentication: a stranger cannot spend a client's budget.
+    let forged = crate::support::basic(&other.id, "pcs_wrong");
+    let body = "grant_type=client_credentials&scope=svc:read";
+    assert_eq!(
+        server.post_form("/oauth2/token", Some(&forged), body).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn sign_in_and_sign_up_posts_are_limited_per_address_and_pages_are_not() {
+    let server = TestServer::start_with(&[("PORTCULLIS_FORM_RATE_LIMIT_PER_MINUTE", "1")]).await;
+    let mut browser = crate::browser::Browser::default();
+    for _ in 0..3 {
+        assert_eq!(browser.get(&server, "/developers/signup").await.status, StatusCode::OK);
+    }
+    let csrf = crate::browser::csrf_of(&browser.get(&server, "/admin/login").await);
+    let form = [("csrf", csrf.as_str()), ("email", "a@example.com"), ("password", "wrong one")];
+    let first = browser.post(&server, "/admin/login", &form).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    assert_eq!(first.header("ratelimit-limit"), Some("1"));
+    let second = browser.post(&server, "/developers/signup", &[("csrf", "x")]).await;
+    assert_eq!(second.status, StatusCode::TOO_MANY_REQUESTS, "one budget across the forms");
+    assert!(second.header("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn a_burst_without_a_rate_is_refused_at_start() {
+    let server = TestServer::start().await;
+    let mut env = server.env.clone();
+    env.push(("PORTCULLIS_TOKEN_RATE_LIMIT_BURST".into(), "5".into()));
+    let err =
+        ServerConfig::from_raw(&RawSettings::from_pairs(env).unwrap()).err().expect("refused");
+    assert!(err.to_string().contains("PORTCULLIS_TOKEN_RATE_LIMIT_PER_MINUTE"), "{err}");
+}
+
+#[tokio::test]
+async fn two_instances_sharing_redis_share_the_token_endpoint_limit() {
+    let url = std::env::var("PORTCULLIS_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!("pc_test_{}", portcullis_core::secret::random_id());
+    let settings = [
+        ("PORTCULLIS_REDIS_URL", url.as_str()),
+        ("PORTCULLIS_REDIS_PREFIX", prefix.as_str()),
+        ("PORTCULLIS_TOKEN_RATE_LIMIT_PER_MINUTE", "1"),
+    ];
+    let first = TestServer::start_with(&settings).await;
+    let second = TestServer::start_configured(first.db.share(), &settings).await;
+    first.scope("svc:read", &[], false).await;
+    let client = first.service_client("svc:read").await;
+    second.wait_for_client(&client.id).await;
+    second
+        .wait_until(|s| s.state.live.registry().iter().any(|d| d.name.as_str() == "svc:read"))
+        .await;
+
+    assert_eq!(first.token(&client, "svc:read").await.status, StatusCode::OK);
+    assert_eq!(second.token(&client, "svc:read").await.status, StatusCode::TOO_MANY_REQUESTS);
+}
