@@ -22,10 +22,11 @@ async function freePort() {
   });
 }
 
-/** Starts Portcullis; returns its URL, an environment for CLI calls, and a stop function. */
-export async function startServer() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'portcullis-e2e-'));
-  const port = await freePort();
+/** Starts Portcullis; returns its URL, an environment for CLI calls, and a stop function.
+ * With `dataDir` it runs on that existing data (a restart) and leaves it in place at stop. */
+export async function startServer({ dataDir: existing, port: fixedPort, env: extra = {} } = {}) {
+  const dataDir = existing ?? mkdtempSync(join(tmpdir(), 'portcullis-e2e-'));
+  const port = fixedPort ?? await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env = {
     ...process.env,
@@ -34,6 +35,7 @@ export async function startServer() {
     PORTCULLIS_ACCESS_TOKEN_AUDIENCE: 'https://api.example.test',
     PORTCULLIS_LISTEN: `127.0.0.1:${port}`,
     PORTCULLIS_SITE_ROOT: join(projectRoot, 'target/site'),
+    ...extra,
   };
   const child = spawn(binary, ['serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
@@ -55,10 +57,17 @@ export async function startServer() {
     /** Runs a CLI command with `input` on its standard input (passwords). */
     cliWithInput: (input, ...args) => execFileSync(binary, args, { env, encoding: 'utf8', input }),
     log: () => log,
-    stop: async () => {
+    dataDir,
+    port,
+    /** Sends SIGTERM and resolves with the exit code once the process is gone. */
+    stop: async ({ keepData = existing !== undefined } = {}) => {
+      const exited = child.exitCode !== null
+        ? Promise.resolve(child.exitCode)
+        : new Promise((r) => child.once('exit', (code) => r(code)));
       child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      rmSync(dataDir, { recursive: true, force: true });
+      const code = await exited;
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+      return code;
     },
   };
 }

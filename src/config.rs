@@ -185,6 +185,8 @@ pub struct ServerConfig {
     pub session_lifetime: Duration,
     /// Where `/metrics` is served, apart from the public listener; `None`: not served.
     pub metrics_listen: Option<SocketAddr>,
+    /// How long in-flight requests may run on after SIGTERM before the process exits anyway.
+    pub shutdown_grace: Duration,
     /// Token requests per authenticated client; `None` (unset): not limited.
     pub token_rate_limit: Option<RateLimit>,
     /// Sign-in and sign-up form posts per source address; `None` (unset): not limited beyond
@@ -280,7 +282,15 @@ impl ServerConfig {
             "PORTCULLIS_FORM_RATE_LIMIT_PER_MINUTE",
             "PORTCULLIS_FORM_RATE_LIMIT_BURST",
         )?;
+        let shutdown_grace = Duration::from_secs(u64::from(bounded(
+            raw,
+            "PORTCULLIS_SHUTDOWN_GRACE_SECONDS",
+            "seconds in-flight requests may finish after SIGTERM, 1 to 300",
+            (1, 300),
+            30,
+        )?));
         Ok(Self {
+            shutdown_grace,
             metrics_listen,
             token_rate_limit,
             form_rate_limit,

@@ -128,12 +128,31 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e} (set PORTCULLIS_LISTEN)"))?;
     tracing::info!(%listen, %issuer, "portcullis is serving");
 
-    axum::serve(
+    // On SIGTERM the listener closes at once; in-flight requests get the grace period, then
+    // the process stops waiting for them. Counters are flushed either way.
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = axum::serve(
         listener,
         router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: no new connections, finishing in-flight requests");
+        let _ = stopping.send(());
+    });
+    let grace = state.config.shutdown_grace;
+    tokio::select! {
+        served = serving => served?,
+        () = async move {
+            if stopped.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => {
+            tracing::warn!(grace_seconds = grace.as_secs(), "grace period over; stopping anyway");
+        }
+    }
     persist_before_exit(&state).await;
     state.store.close().await;
     tracing::info!("portcullis stopped");
