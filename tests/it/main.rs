@@ -11,6 +11,7 @@ mod changes;
 mod developers;
 mod discovery;
 mod faults;
+mod instances;
 mod introspection;
 mod jobs;
 mod operations;
