@@ -17,6 +17,10 @@ pub enum KeysCommand {
         /// ES256, RS256 or EdDSA.
         #[arg(long)]
         alg: SigningAlgorithm,
+        /// Take the previous key out of the JWKS at once, so every token it signed stops
+        /// verifying (after restoring an old backup, or when a key may have leaked).
+        #[arg(long)]
+        unpublish_previous: bool,
     },
     /// List signing keys and whether each is current, retired or gone from the JWKS.
     List,
@@ -29,12 +33,14 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let opened = bootstrap::open(storage).await?;
     match command {
-        KeysCommand::Rotate { alg } => {
+        KeysCommand::Rotate { alg, unpublish_previous } => {
+            let publish_previous_for =
+                if unpublish_previous { 0 } else { storage.max_access_token_lifetime };
             let kid = bootstrap::rotate_signing_key(
                 &opened.store,
                 &opened.master_key,
                 alg,
-                storage.max_access_token_lifetime,
+                publish_previous_for,
             )
             .await?;
             println!("new {alg} signing key {kid} is current");

@@ -6,6 +6,7 @@ mod api_keys;
 mod clients;
 mod keys;
 mod scopes;
+mod tokens;
 mod users;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +49,9 @@ pub enum Command {
     /// Read and verify the audit log.
     #[command(subcommand)]
     Audit(admins::AuditCommand),
+    /// Revoke tokens in bulk.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -66,6 +70,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ApiKey(command) => api_keys::run(command, &operator(&raw).await?).await,
         Command::Admin(command) => admins::run_admin(command, &operator(&raw).await?).await,
         Command::Audit(command) => admins::run_audit(command, &operator(&raw).await?).await,
+        Command::Tokens(command) => tokens::run(command, &operator(&raw).await?).await,
         Command::Keys(command) => keys::run(command, &StorageConfig::from_raw(&raw)?, &raw).await,
     }
 }

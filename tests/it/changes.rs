@@ -12,7 +12,7 @@ use crate::support::{within, TestClient, TestServer};
 
 const ONE_SECOND: Duration = Duration::from_secs(1);
 
-fn cli(server: &TestServer, args: &[&str]) -> String {
+pub fn cli(server: &TestServer, args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_portcullis"))
         .args(args)
         .envs(server.env.iter().cloned())

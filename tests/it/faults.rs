@@ -4,6 +4,8 @@
 //! backend (FT-15, PostgreSQL only). Each checks that no token is lost, duplicated or brought
 //! back.
 
+use std::time::Duration;
+
 use axum::http::StatusCode;
 use futures::future::join_all;
 use portcullis::config::{RawSettings, ServerConfig};
@@ -147,4 +149,42 @@ async fn ft15_postgres_killing_every_backend_costs_at_most_a_request_per_connect
     for _ in 0..10 {
         assert_eq!(server.token(&client, "svc:read").await.status, StatusCode::OK, "recovered");
     }
+}
+
+/// FT-17: after restoring an old backup, what was revoked since would be live again. The
+/// documented post-restore step (docs/deployment.md) is two commands; after them no token from
+/// before the restore works, and new ones do.
+#[tokio::test]
+async fn ft17_the_post_restore_step_retires_every_token_from_before_it() {
+    let flow = Flow::start().await;
+    let code = flow.code(&mut Browser::default(), &[]).await;
+    // Stands for tokens whose revocation the restore lost: live in the restored database.
+    let tokens = flow.exchange(&code, VERIFIER).await.json();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(flow.server.introspect(&flow.web, &access).await.json()["active"], true);
+    let kid_before = flow.server.get("/oauth2/jwks").await.json()["keys"].clone();
+
+    let restore_point = (portcullis::clock::unix_now() + 1).to_string();
+    let cli = |args: &[&str]| crate::changes::cli(&flow.server, args);
+    cli(&["keys", "rotate", "--alg", "ES256", "--unpublish-previous"]);
+    let out = cli(&["tokens", "revoke", "--issued-before", &restore_point, "--reason", "restore"]);
+    assert!(out.contains("revoked 1 access and 1 refresh tokens"), "{out}");
+
+    crate::support::within(Duration::from_secs(2), || async {
+        flow.server.get("/oauth2/jwks").await.json()["keys"] != kid_before
+    })
+    .await;
+    assert_eq!(flow.server.introspect(&flow.web, &access).await.json()["active"], false);
+    assert_eq!(flow.refresh(&refresh, None).await.error(), "invalid_grant");
+    let jwks = flow.server.get("/oauth2/jwks").await.text();
+    let old_kid = access.split('.').next().unwrap().to_owned();
+    let header =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, old_kid).unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
+    assert!(!jwks.contains(header["kid"].as_str().unwrap()), "the old key is unpublished");
+
+    // New sign-ins work with the new key.
+    let code = flow.code(&mut Browser::default(), &[]).await;
+    assert_eq!(flow.exchange(&code, VERIFIER).await.status, StatusCode::OK);
 }
