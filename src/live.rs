@@ -190,7 +190,15 @@ async fn load_keys(
     // The newest unretired key of each algorithm; the store retires older ones at rotation.
     let mut by_alg = HashMap::new();
     for key in stored.iter().filter(|k| k.retired_at.is_none()) {
-        let private = master_key.open(&key.kid, &key.sealed_private_key)?;
+        let private = master_key.open(&key.kid, &key.sealed_private_key).map_err(|e| {
+            anyhow::anyhow!(
+                "signing key {} cannot be unsealed ({e}): the database was altered or restored \
+                 without its master key; restore both together, or rotate with \
+                 `portcullis keys rotate --alg {} --unpublish-previous`",
+                key.kid,
+                key.alg
+            )
+        })?;
         let signer = SigningKey::from_der(key.kid.clone(), key.alg, &private)?;
         by_alg.insert(key.alg, Arc::new(signer));
     }

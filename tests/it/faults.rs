@@ -188,3 +188,21 @@ async fn ft17_the_post_restore_step_retires_every_token_from_before_it() {
     let code = flow.code(&mut Browser::default(), &[]).await;
     assert_eq!(flow.exchange(&code, VERIFIER).await.status, StatusCode::OK);
 }
+
+/// FT-10: a signing key that cannot be unsealed stops the start with a message naming it; no
+/// instance ever signs with something else or publishes an empty JWKS.
+#[tokio::test]
+async fn ft10_an_unreadable_signing_key_stops_start_up() {
+    let server = TestServer::start().await;
+    let mut conn = sqlx::AnyConnection::connect(&server.db.url).await.unwrap();
+    sqlx::query("UPDATE signing_keys SET sealed_private_key = $1")
+        .bind(vec![0_u8; 48])
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let config =
+        ServerConfig::from_raw(&RawSettings::from_pairs(server.env.clone()).unwrap()).unwrap();
+    let err = portcullis::server::build_state(config).await.err().expect("must refuse to start");
+    let message = format!("{err:#}");
+    assert!(message.contains("cannot be unsealed") && message.contains("master key"), "{message}");
+}
