@@ -42,7 +42,7 @@ for i in 0 1; do
         TOKIO_WORKER_THREADS=1 "$bin" serve > "$work/server-$i.log" 2>&1 &
     pids+=($!)
 done
-trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
 for i in 0 1; do
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$(( base + i ))/readyz" >/dev/null && break; sleep 0.1; done
 done
@@ -61,9 +61,9 @@ load() { # instance duration delay_ms
 rps_of() { sed -E 's/.* rps=([0-9]+).*/\1/' <<<"$1"; }
 
 echo "==> capacity: both instances at full load for 20 s"
-load 0 20 0 > "$work/cap-0" &
-load 1 20 0 > "$work/cap-1" &
-wait
+load 0 20 0 > "$work/cap-0" & first=$!
+load 1 20 0 > "$work/cap-1" & second=$!
+wait "$first" "$second"
 capacity=$(( $(rps_of "$(cat "$work/cap-0")") + $(rps_of "$(cat "$work/cap-1")") ))
 target=$(python3 -c "print(int($capacity * $share))")
 delay=$(python3 -c "print(max(1, int($connections * 1000 / ($target / 2))))")
@@ -71,14 +71,14 @@ echo "capacity ${capacity}/s; soak target ${target}/s (${share}), ${connections}
 
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 echo "==> soak: ${seconds} s"
-load 0 "$seconds" "$delay" > "$work/soak-0" &
-load 1 "$seconds" "$delay" > "$work/soak-1" &
+load 0 "$seconds" "$delay" > "$work/soak-0" & first=$!
+load 1 "$seconds" "$delay" > "$work/soak-1" & second=$!
 echo "t_s rss0_kib rss1_kib" > "$work/rss"
 for (( t = 0; t <= seconds; t += 30 )); do
     echo "$t $(rss "${pids[0]}") $(rss "${pids[1]}")" >> "$work/rss"
     sleep 30
 done
-wait
+wait "$first" "$second"
 
 echo "==> results"
 cat "$work/soak-0" "$work/soak-1"

@@ -83,8 +83,12 @@ async fn cleanup(state: &AppState) {
 
 async fn prune_audit(state: &AppState, retention_days: u32) {
     match state.operator().prune_audit(retention_days).await {
-        Ok(deleted) => tracing::info!(job = AUDIT_PRUNE, deleted, retention_days, "audit pruned"),
+        Ok(deleted) => {
+            state.metrics.job_run(AUDIT_PRUNE, "ok");
+            tracing::info!(job = AUDIT_PRUNE, deleted, retention_days, "audit pruned")
+        }
         Err(err) => {
+            state.metrics.job_run(AUDIT_PRUNE, "failed");
             tracing::warn!(job = AUDIT_PRUNE, error = %err, "could not prune the audit log")
         }
     }

@@ -400,6 +400,7 @@ pub fn DevClientPage(
             <form method="post" action=format!("{base}/secret")
                 class="mt-4 flex flex-wrap items-end gap-3 text-sm">
                 <input type="hidden" name="csrf" value=csrf.clone()/>
+                <input type="hidden" name="action" value=if reveal { "reveal" } else { "rotate" }/>
                 {(!reveal && client.max_overlap_hours > 0).then(|| view! {
                     <label>"Overlap (hours)"
                         <input name="overlap_hours" type="number" min="1"

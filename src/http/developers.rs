@@ -543,14 +543,21 @@ pub async fn client_secret(
         Ok(found) => found,
         Err(response) => return response,
     };
+    let operator = state.operator().acting_as(acting(&partner, &peer));
+    // Ownership before anything about the form: a foreign id is a 404 however it is asked.
+    if let Err(err) = operator.owned_client(&partner, &client_id).await {
+        return refusal(err);
+    }
     let overlap = match number::<u32>(&form, "overlap_hours") {
         Ok(overlap) => overlap,
         Err(problem) => return super::portal::not_done(&problem),
     };
-    let operator = state.operator().acting_as(acting(&partner, &peer));
-    let first = match operator.owned_client(&partner, &client_id).await {
-        Ok((_, owner)) => owner.secret_revealed_at.is_none(),
-        Err(err) => return refusal(err),
+    // The form says which it is, so a reload of the page that showed the first secret is a
+    // refused second reveal, never a rotation that would kill the secret just shown.
+    let first = match form.get("action") {
+        Some("reveal") => true,
+        Some("rotate") => false,
+        _ => return super::portal::not_done("action is reveal or rotate."),
     };
     let secret = if first {
         operator.reveal_client_secret(&partner, &client_id).await
@@ -788,7 +795,14 @@ async fn docs(state: &AppState, session: &Session, slug: &str) -> Response {
         Ok(partner) => partner,
         Err(response) => return response,
     };
-    let Some(csrf) = csrf_token(session).await else { return unavailable() };
+    // Only a signed-in reader has a sign-out form, and only then is a session worth storing:
+    // anonymous readers and crawlers leave no session rows behind.
+    let csrf = if partner.is_some() {
+        let Some(csrf) = csrf_token(session).await else { return unavailable() };
+        csrf
+    } else {
+        String::new()
+    };
 
     let registry = state.live.registry();
     let scopes = if slug == "scopes" {

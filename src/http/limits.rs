@@ -38,16 +38,25 @@ pub fn set_headers(response: &mut Response, decision: &RateDecision) {
 
 /// The token endpoint's limit for an authenticated client, if one is configured: the decision
 /// for the headers, or the 429 (or 503) to answer with.
+///
+/// A confidential client's budget is its own: it is counted after the secret was checked. A
+/// public client proves nothing but its id, so its budget is per client and source address,
+/// or anyone knowing the id could spend it for every user of the app.
 pub async fn token_request(
     state: &AppState,
-    client_id: &str,
+    client: &portcullis_core::client::Client,
+    peer: PeerAddr,
 ) -> Result<Option<RateDecision>, (ErrorReply, Option<RateDecision>)> {
     let Some(limit) = state.config.token_rate_limit else { return Ok(None) };
-    let decision =
-        state.rate_limiter.check(&format!("token:{client_id}"), limit).await.map_err(|err| {
-            tracing::error!(error = %err, "token-endpoint rate limiter unavailable");
-            (ErrorReply::from(OAuthError::unavailable()), None)
-        })?;
+    let client_id = client.id.as_str();
+    let key = match client.client_type {
+        portcullis_core::client::ClientType::Confidential => format!("token:{client_id}"),
+        portcullis_core::client::ClientType::Public => format!("token:{client_id}:{peer}"),
+    };
+    let decision = state.rate_limiter.check(&key, limit).await.map_err(|err| {
+        tracing::error!(error = %err, "token-endpoint rate limiter unavailable");
+        (ErrorReply::from(OAuthError::unavailable()), None)
+    })?;
     if decision.allowed {
         return Ok(Some(decision));
     }
@@ -84,9 +93,7 @@ pub async fn forms(
     } else {
         tracing::info!(source = %peer, "form posts rate limited");
         let text = "Too many attempts from your address. Wait a moment and try again.";
-        let mut refused = message(StatusCode::TOO_MANY_REQUESTS, "Slow down", text);
-        *refused.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        refused.into_response()
+        message(StatusCode::TOO_MANY_REQUESTS, "Slow down", text).into_response()
     };
     set_headers(&mut response, &decision);
     response

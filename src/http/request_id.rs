@@ -1,12 +1,17 @@
-//! A request id for every request: taken from an incoming `X-Request-Id` when it is a short
-//! token of safe characters (a load balancer's id, so logs correlate), generated otherwise. It
-//! is a field of the request's log span and returned in the `X-Request-Id` response header.
+//! A request id for every request: taken from an incoming `X-Request-Id` when a trusted proxy
+//! (`PORTCULLIS_TRUSTED_PROXIES`) sent it and it is a short token of safe characters (the load
+//! balancer's id, so logs correlate), generated otherwise. It is a field of the request's log
+//! span and returned in the `X-Request-Id` response header.
 
-use axum::extract::Request;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use portcullis_core::secret::random_id;
+
+use super::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -21,8 +26,15 @@ fn acceptable(id: &str) -> bool {
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-pub async fn assign(mut request: Request, next: Next) -> Response {
-    let incoming = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok());
+pub async fn assign(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    // Only a proxy we trust may name the request; anyone else could reuse another request's id
+    // and muddle the logs.
+    let from_proxy = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|info| state.config.proxies.trusted.iter().any(|n| n.contains(info.0.ip())));
+    let incoming =
+        request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|_| from_proxy);
     let id = incoming.filter(|id| acceptable(id)).map_or_else(random_id, str::to_owned);
     request.extensions_mut().insert(RequestId(id.clone()));
     let mut response = next.run(request).await;

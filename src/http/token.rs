@@ -75,7 +75,7 @@ async fn exchange(
     })?;
 
     let client = authenticate(state, headers, &form, peer)?;
-    match super::limits::token_request(state, client.id.as_str()).await {
+    match super::limits::token_request(state, &client, peer).await {
         Ok(decision) => *limit = decision,
         Err((reply, decision)) => {
             *limit = decision;

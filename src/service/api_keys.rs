@@ -219,7 +219,7 @@ impl Operator {
             scopes.to_wire()
         );
         let target = format!("api_key:{id}");
-        self.notify_client_owner(key.client_id.as_str(), "api_key.approve", target, message, None)
+        self.notify_client_owner(key.client_id.as_str(), "api_key.approve", target, message)
             .await?;
         self.api_key(id).await
     }
@@ -239,8 +239,7 @@ impl Operator {
         self.audit("api_key.reject", format!("api_key:{id}"), json!({ "reason": reason })).await?;
         let message = format!("API key {} was not approved: {reason}", key.name);
         let target = format!("api_key:{id}");
-        self.notify_client_owner(key.client_id.as_str(), "api_key.reject", target, message, None)
-            .await?;
+        self.notify_client_owner(key.client_id.as_str(), "api_key.reject", target, message).await?;
         self.api_key(id).await
     }
 }

@@ -59,19 +59,26 @@ impl Operator {
             .then(|| Secret::generate(SecretKind::ClientSecret));
         let hash = secret.as_ref().map(|s| self.hasher.hash(s.expose()));
         let client = validated.into_client(ClientId::generate(), status, hash, unix_now());
-        // The client's ID tokens need a current key of its algorithm before it can sign in
-        // anyone; generating it is what registering that algorithm asks for.
-        if let Some(alg) = client.id_token_signing_alg {
-            crate::bootstrap::ensure_signing_key(
-                &self.store,
-                &self.master_key,
-                alg,
-                self.max_access_token_lifetime,
-            )
-            .await
-            .map_err(|e| ServiceError::Invalid(format!("cannot add a {alg} signing key: {e}")))?;
+        // A pending request gets its key when it is approved: nothing a partner asks for
+        // changes the server's JWKS before an admin decides.
+        if status != ClientStatus::Pending {
+            self.ensure_id_token_key(&client).await?;
         }
         Ok((client, secret))
+    }
+
+    /// The client's ID tokens need a current key of its algorithm before it can sign in
+    /// anyone; generating it is what registering (or approving) that algorithm asks for.
+    async fn ensure_id_token_key(&self, client: &Client) -> ServiceResult<()> {
+        let Some(alg) = client.id_token_signing_alg else { return Ok(()) };
+        crate::bootstrap::ensure_signing_key(
+            &self.store,
+            &self.master_key,
+            alg,
+            self.max_access_token_lifetime,
+        )
+        .await
+        .map_err(|e| ServiceError::Invalid(format!("cannot add a {alg} signing key: {e}")))
     }
 
     pub async fn client(&self, id: &str) -> ServiceResult<Client> {
@@ -141,7 +148,15 @@ impl Operator {
             }
             self.store.set_client_scopes(&client.id, scopes, unix_now()).await?;
         }
-        self.store.set_client_status(&client.id, ClientStatus::Active, unix_now()).await?;
+        self.ensure_id_token_key(&client).await?;
+        // The admin's terms for the partner first: if the decision below fails, the client is
+        // still pending and a retry writes them again.
+        if partner_owned {
+            self.store.record_client_decision(id, reason, partner_overlap_hours).await?;
+        }
+        if !self.store.decide_pending_client(&client.id, ClientStatus::Active, unix_now()).await? {
+            return Err(ServiceError::Invalid(format!("client {id} was decided meanwhile")));
+        }
         let granted = narrowed_scopes.as_ref().unwrap_or(&client.allowed_scopes).to_wire();
         let details = json!({
             "requested": client.allowed_scopes.to_wire(),
@@ -151,9 +166,7 @@ impl Operator {
         });
         self.audit("client.approve", target(&client.id), details).await?;
         let message = format!("Client {} was approved with the scopes {granted}.", client.name);
-        let decision = Some((reason, partner_overlap_hours));
-        self.notify_client_owner(id, "client.approve", target(&client.id), message, decision)
-            .await?;
+        self.notify_client_owner(id, "client.approve", target(&client.id), message).await?;
         self.client(id).await
     }
 
@@ -168,12 +181,16 @@ impl Operator {
                 "a rejection needs a reason the partner can read".into(),
             ));
         }
-        self.store.set_client_status(&client.id, ClientStatus::Disabled, unix_now()).await?;
+        if self.store.client_owner(id).await?.is_some() {
+            self.store.record_client_decision(id, reason, None).await?;
+        }
+        if !self.store.decide_pending_client(&client.id, ClientStatus::Disabled, unix_now()).await?
+        {
+            return Err(ServiceError::Invalid(format!("client {id} was decided meanwhile")));
+        }
         self.audit("client.reject", target(&client.id), json!({ "reason": reason })).await?;
         let message = format!("Client {} was not approved: {reason}", client.name);
-        let decision = Some((reason, None));
-        self.notify_client_owner(id, "client.reject", target(&client.id), message, decision)
-            .await?;
+        self.notify_client_owner(id, "client.reject", target(&client.id), message).await?;
         self.client(id).await
     }
 

@@ -168,39 +168,61 @@ impl Operator {
     }
 
     /// Switches an active account off or a disabled one back on. Switching off ends its
-    /// sessions (every request re-reads the account) and disables the organisation's active
-    /// clients and keys (SECURITY.md I-19); switching on gives back the account only, each
+    /// sessions (every request re-reads the account) and disables the organisation's clients
+    /// and keys, pending requests included, so none can be approved for it afterwards
+    /// (SECURITY.md I-19). Switching off an account that is already off runs the cascade again,
+    /// so an interrupted one can be finished. Switching on gives back the account only: each
     /// client and key is enabled again by an admin who looked at it.
     pub async fn set_partner_enabled(&self, id: &str, enabled: bool) -> ServiceResult<Partner> {
         let partner = self.partner(id).await?;
+        let now = unix_now();
         let (from, to) = if enabled {
             (PartnerStatus::Disabled, PartnerStatus::Active)
         } else {
             (PartnerStatus::Active, PartnerStatus::Disabled)
         };
-        let now = unix_now();
-        if !self.store.set_partner_status(id, from, to, None, now).await? {
+        let already_off = !enabled && partner.status == PartnerStatus::Disabled;
+        if !already_off && !self.store.set_partner_status(id, from, to, None, now).await? {
             return Err(ServiceError::Invalid(format!("partner {id} is not {from}")));
         }
         let mut disabled_clients = Vec::new();
         if !enabled {
-            for owned in self.store.organisation_clients(&partner.organisation_id).await? {
-                let Some(client) = self.client(&owned.client_id).await.ok() else { continue };
-                if client.status == ClientStatus::Active {
-                    self.store.set_client_status(&client.id, ClientStatus::Disabled, now).await?;
-                    disabled_clients.push(client.id.to_string());
-                }
-                for key in self.store.list_api_keys(Some(&client.id)).await? {
-                    if key.status == ApiKeyStatus::Active {
-                        self.store.set_api_key_status(&key.id, ApiKeyStatus::Disabled, now).await?;
-                    }
-                }
-            }
+            disabled_clients = self.disable_organisation(&partner.organisation_id, now).await?;
         }
         let action = if enabled { "partner.enable" } else { "partner.disable" };
         let details = json!({ "disabled_clients": disabled_clients });
         self.audit(action, format!("partner:{}", partner.email), details).await?;
         self.partner(id).await
+    }
+
+    /// Disables every active or pending client of an organisation and every active key (pending
+    /// keys are revoked); returns the clients it changed. Storage errors stop it: the caller
+    /// reports them and the admin runs it again.
+    async fn disable_organisation(
+        &self,
+        organisation_id: &str,
+        now: i64,
+    ) -> ServiceResult<Vec<String>> {
+        let mut changed = Vec::new();
+        for owned in self.store.organisation_clients(organisation_id).await? {
+            let Some(id) = portcullis_core::client::ClientId::parse(&owned.client_id) else {
+                continue;
+            };
+            let Some(client) = self.store.get_client(&id).await? else { continue };
+            if matches!(client.status, ClientStatus::Active | ClientStatus::Pending) {
+                self.store.set_client_status(&client.id, ClientStatus::Disabled, now).await?;
+                changed.push(client.id.to_string());
+            }
+            for key in self.store.list_api_keys(Some(&client.id)).await? {
+                let to = match key.status {
+                    ApiKeyStatus::Active => ApiKeyStatus::Disabled,
+                    ApiKeyStatus::Pending => ApiKeyStatus::Revoked,
+                    _ => continue,
+                };
+                self.store.set_api_key_status(&key.id, to, now).await?;
+            }
+        }
+        Ok(changed)
     }
 
     /// Files a client request: validated exactly like a registration at the CLI (no
@@ -250,7 +272,11 @@ impl Operator {
         if owner.organisation_id != partner.organisation_id {
             return Err(not_found());
         }
-        let client = self.client(client_id).await.map_err(|_| not_found())?;
+        let client = match self.client(client_id).await {
+            Ok(client) => client,
+            Err(ServiceError::NotFound(_)) => return Err(not_found()),
+            Err(err) => return Err(err),
+        };
         Ok((client, owner))
     }
 
@@ -261,8 +287,10 @@ impl Operator {
     ) -> ServiceResult<Vec<(Client, PartnerClient)>> {
         let mut owned = Vec::new();
         for owner in self.store.organisation_clients(&partner.organisation_id).await? {
-            if let Ok(client) = self.client(&owner.client_id).await {
-                owned.push((client, owner));
+            match self.client(&owner.client_id).await {
+                Ok(client) => owned.push((client, owner)),
+                Err(ServiceError::NotFound(_)) => {}
+                Err(err) => return Err(err),
             }
         }
         Ok(owned)
@@ -275,10 +303,16 @@ impl Operator {
         key_id: &str,
     ) -> ServiceResult<(ApiKey, PartnerClient)> {
         let not_found = || ServiceError::NotFound(format!("API key {key_id}"));
-        let key = self.api_key(key_id).await.map_err(|_| not_found())?;
-        let (_, owner) =
-            self.owned_client(partner, key.client_id.as_str()).await.map_err(|_| not_found())?;
-        Ok((key, owner))
+        let key = match self.api_key(key_id).await {
+            Ok(key) => key,
+            Err(ServiceError::NotFound(_)) => return Err(not_found()),
+            Err(err) => return Err(err),
+        };
+        match self.owned_client(partner, key.client_id.as_str()).await {
+            Ok((_, owner)) => Ok((key, owner)),
+            Err(ServiceError::NotFound(_)) => Err(not_found()),
+            Err(err) => Err(err),
+        }
     }
 
     /// The first secret of an approved confidential client, shown once: a fresh secret
@@ -311,7 +345,7 @@ impl Operator {
         if owner.secret_revealed_at.is_none() {
             return Err(ServiceError::Invalid("show the first secret before rotating it".into()));
         }
-        allowed_overlap(&owner, overlap_hours)?;
+        let overlap_hours = allowed_overlap(&owner, overlap_hours)?;
         self.rotate_client_secret(client_id, overlap_hours).await
     }
 
@@ -339,7 +373,7 @@ impl Operator {
         overlap_hours: Option<u32>,
     ) -> ServiceResult<CreatedApiKey> {
         let (_, owner) = self.owned_key(partner, key_id).await?;
-        allowed_overlap(&owner, overlap_hours)?;
+        let overlap_hours = allowed_overlap(&owner, overlap_hours)?;
         self.rotate_api_key(key_id, overlap_hours).await
     }
 
@@ -372,20 +406,15 @@ impl Operator {
         Ok(self.store.notifications(&partner.organisation_id, 100).await?)
     }
 
-    /// Tells the organisation owning `client_id` about a decision, if a partner requested it;
-    /// the admin's reason goes beside the client too.
+    /// Tells the organisation owning `client_id` about a decision, if a partner requested it.
     pub(super) async fn notify_client_owner(
         &self,
         client_id: &str,
         kind: &str,
         target: String,
         message: String,
-        decision: Option<(&str, Option<u32>)>,
     ) -> ServiceResult<()> {
         let Some(owner) = self.store.client_owner(client_id).await? else { return Ok(()) };
-        if let Some((reason, max_overlap_hours)) = decision {
-            self.store.record_client_decision(client_id, reason, max_overlap_hours).await?;
-        }
         self.notify(&owner.organisation_id, kind, &target, &message).await
     }
 
@@ -423,13 +452,17 @@ fn active_confidential(client: &Client) -> ServiceResult<()> {
     Ok(())
 }
 
-/// Checks a partner's rotation overlap against the admin's limit for the client.
-fn allowed_overlap(owner: &PartnerClient, overlap_hours: Option<u32>) -> ServiceResult<()> {
+/// Checks a partner's rotation overlap against the admin's limit for the client; an overlap of
+/// 0 is no overlap.
+fn allowed_overlap(
+    owner: &PartnerClient,
+    overlap_hours: Option<u32>,
+) -> ServiceResult<Option<u32>> {
     let limit = owner.max_overlap_hours.unwrap_or(0);
-    match overlap_hours {
+    match overlap_hours.filter(|h| *h > 0) {
         Some(hours) if hours > limit => Err(ServiceError::Invalid(format!(
             "the administrator allows an overlap of at most {limit} hours for this client"
         ))),
-        _ => Ok(()),
+        hours => Ok(hours),
     }
 }

@@ -194,16 +194,18 @@ async fn a_partner_signs_up_requests_a_client_and_a_key_and_uses_both_once_appro
     let text = page.text();
     assert!(text.contains("Status: active") && text.contains("reads are enough for a sync"));
     let csrf = csrf_of(&page);
-    let revealed = partner.post(server, &format!("{path}/secret"), &[("csrf", &csrf)]).await;
+    let reveal = [("csrf", csrf.as_str()), ("action", "reveal")];
+    let revealed = partner.post(server, &format!("{path}/secret"), &reveal).await;
     assert_eq!(revealed.status, StatusCode::OK, "{}", revealed.text());
     let secret = shown_once(&revealed);
     assert!(secret.starts_with("pcs_"), "{secret}");
     let again = partner.get(server, &path).await.text();
     assert!(!again.contains(&secret), "I-10: shown once");
-    // A second reveal is refused: from now on only a rotation gives a new secret.
-    let account = server.state.store.find_partner("dana@partner.example").await.unwrap().unwrap();
-    let twice = server.operator.reveal_client_secret(&account, &client_id).await;
-    assert!(twice.is_err(), "shown once");
+    // A second reveal (a reload of that page) is refused and rotates nothing: from now on only
+    // an explicit rotation gives a new secret.
+    let twice = partner.post(server, &format!("{path}/secret"), &reveal).await;
+    assert_eq!(twice.status, StatusCode::BAD_REQUEST);
+    assert!(!twice.text().contains("data-testid=\"shown-once-value\""));
 
     // It works at the token endpoint, for what was granted only.
     server
@@ -224,7 +226,7 @@ async fn a_partner_signs_up_requests_a_client_and_a_key_and_uses_both_once_appro
     assert_eq!(wider.error(), "invalid_scope", "narrowed at approval");
 
     // Rotation: within the admin's overlap limit only.
-    let rotate = [("csrf", csrf.as_str()), ("overlap_hours", "48")];
+    let rotate = [("csrf", csrf.as_str()), ("action", "rotate"), ("overlap_hours", "48")];
     let refused = partner.post(server, &format!("{path}/secret"), &rotate).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert!(refused.text().contains("at most 24 hours"));
@@ -492,9 +494,33 @@ async fn i19_disabling_a_partner_ends_its_session_and_stops_its_clients_and_keys
     let csrf = csrf_of(&page);
     let secret = shown_once(
         &partner
-            .post(server, &format!("/developers/clients/{client_id}/secret"), &[("csrf", &csrf)])
+            .post(
+                server,
+                &format!("/developers/clients/{client_id}/secret"),
+                &[("csrf", &csrf), ("action", "reveal")],
+            )
             .await,
     );
+
+    // An approved key, a pending key and a pending client request, all to be stopped.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "approved"),
+        ("scopes", "quote:read"),
+        ("rate_limit_per_minute", "10"),
+    ];
+    let path = format!("/developers/clients/{client_id}/keys");
+    assert_eq!(partner.post(server, &path, &form).await.status, StatusCode::OK);
+    let approved_key = only_key(server, &client_id).await;
+    server.operator.approve_api_key(&approved_key, None, None, "fine").await.unwrap();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "waiting"),
+        ("scopes", "quote:read"),
+        ("rate_limit_per_minute", "10"),
+    ];
+    assert_eq!(partner.post(server, &path, &form).await.status, StatusCode::OK);
+    let pending_client = request_client(server, &mut partner, "quote:read").await;
 
     let id = partner_id(server, "d@x.example").await;
     let csrf_admin = csrf_of(&admin.get(server, "/admin/partners").await);
@@ -519,6 +545,24 @@ async fn i19_disabling_a_partner_ends_its_session_and_stops_its_clients_and_keys
     assert_eq!(token.error(), "invalid_client");
     let audit = server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "partner.disable" && e.details.contains(&client_id)));
+
+    // Its keys stop, and nothing it asked for can be approved any more.
+    let keys = server
+        .state
+        .store
+        .list_api_keys(Some(&ClientId::parse(&client_id).unwrap()))
+        .await
+        .unwrap();
+    for key in &keys {
+        let expected = if key.id == approved_key { "disabled" } else { "revoked" };
+        assert_eq!(key.status.as_str(), expected, "{}", key.name);
+    }
+    assert_eq!(
+        server.operator.client(&pending_client).await.unwrap().status,
+        ClientStatus::Disabled
+    );
+    let late = admin_approves_client(server, &mut admin, &pending_client, "quote:read", "0").await;
+    assert_eq!(late.status, StatusCode::BAD_REQUEST, "not awaiting approval any more");
 }
 
 #[tokio::test]
@@ -565,4 +609,124 @@ async fn the_docs_are_public_and_generated_from_the_live_registry_and_discovery(
     assert!(reference.contains("client_credentials"));
     let guide = anonymous.get(&server, "/developers/docs/client-credentials").await.text();
     assert!(guide.contains(crate::support::ISSUER), "examples use the issuer");
+}
+
+#[tokio::test]
+async fn a_partner_rotates_and_revokes_its_own_key_and_tokens_within_the_admins_terms() {
+    let fixture = Fixture::start().await;
+    let server = &fixture.server;
+    let mut admin = admin_browser(server).await;
+    let mut partner = approved_partner(server, &mut admin, "own@x.example").await;
+    let client_id = request_client(server, &mut partner, "quote:read").await;
+    admin_approves_client(server, &mut admin, &client_id, "quote:read", "12").await;
+    let path = format!("/developers/clients/{client_id}");
+    let csrf = csrf_of(&partner.get(server, &path).await);
+    let reveal = [("csrf", csrf.as_str()), ("action", "reveal")];
+    let secret = shown_once(&partner.post(server, &format!("{path}/secret"), &reveal).await);
+
+    // A token, then the partner revokes every token of its client.
+    server
+        .wait_until(|s| {
+            s.state.live.client(&client_id).is_some_and(|c| c.status == ClientStatus::Active)
+        })
+        .await;
+    let mut token = token_with(server, &client_id, &secret, "quote:read").await;
+    for _ in 0..100 {
+        if token.status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        token = token_with(server, &client_id, &secret, "quote:read").await;
+    }
+    let access = token.json()["access_token"].as_str().unwrap().to_owned();
+    let form = [("csrf", csrf.as_str()), ("reason", "rolling the deployment")];
+    let revoked = partner.post(server, &format!("{path}/revoke-tokens"), &form).await;
+    assert!(
+        revoked.text().contains("Revoked 1 access and 0 refresh tokens."),
+        "{}",
+        revoked.text()
+    );
+    let gateway_view = server.introspect(&fixture.gateway, &access).await.json();
+    assert_eq!(gateway_view["active"], false);
+
+    // A key, approved, rotated with an overlap inside the limit, then the successor revoked.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "feed"),
+        ("scopes", "quote:read"),
+        ("rate_limit_per_minute", "60"),
+    ];
+    let old_key = shown_once(&partner.post(server, &format!("{path}/keys"), &form).await);
+    let key_id = only_key(server, &client_id).await;
+    server.operator.approve_api_key(&key_id, None, None, "fine").await.unwrap();
+    let key_path = format!("/developers/keys/{key_id}");
+    let too_long = [("csrf", csrf.as_str()), ("overlap_hours", "13")];
+    assert_eq!(
+        partner.post(server, &format!("{key_path}/rotate"), &too_long).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let within = [("csrf", csrf.as_str()), ("overlap_hours", "12")];
+    let rotated = partner.post(server, &format!("{key_path}/rotate"), &within).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text());
+    let new_key = shown_once(&rotated);
+    let body = |key: &str| json!({ "key": key, "scope": "quote:read" });
+    assert_eq!(verdict_becomes(&fixture, &body(&new_key), "valid").await, "valid");
+    assert_eq!(verdict_becomes(&fixture, &body(&old_key), "valid").await, "valid", "overlapping");
+
+    let successor = new_key_id(server, &client_id, &key_id).await;
+    let revoke = [("csrf", csrf.as_str())];
+    let reply =
+        partner.post(server, &format!("/developers/keys/{successor}/revoke"), &revoke).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(verdict_becomes(&fixture, &body(&new_key), "revoked").await, "revoked");
+    let audit = server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
+    assert!(audit
+        .iter()
+        .any(|e| e.action == "tokens.revoke" && e.actor == "partner:own@x.example"));
+}
+
+/// The id of the key that replaced `old` on the client.
+async fn new_key_id(server: &TestServer, client_id: &str, old: &str) -> String {
+    let id = ClientId::parse(client_id).unwrap();
+    let keys = server.state.store.list_api_keys(Some(&id)).await.unwrap();
+    keys.into_iter().find(|k| k.id != old).expect("a successor").id
+}
+
+#[tokio::test]
+async fn a_pending_request_changes_no_signing_key_until_it_is_approved() {
+    let server = TestServer::start().await;
+    server.insurance_scopes().await;
+    let mut admin = admin_browser(&server).await;
+    let mut partner = approved_partner(&server, &mut admin, "keys@x.example").await;
+    let csrf = csrf_of(&partner.get(&server, "/developers/clients/new").await);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "Sign-in app"),
+        ("client_type", "confidential"),
+        ("grant_types", "authorization_code"),
+        ("scopes", "openid"),
+        ("redirect_uris", "https://app.example/cb"),
+        ("token_auth_method", "client_secret_basic"),
+        ("id_token_signing_alg", "EdDSA"),
+        ("access_token_lifetime", "600"),
+        ("refresh_token_lifetime", "3600"),
+        ("description", "d"),
+        ("justification", "j"),
+    ];
+    let reply = partner.post(&server, "/developers/clients", &form).await;
+    let client_id = reply.location().rsplit('/').next().unwrap().to_owned();
+    let has_eddsa = |s: &TestServer| {
+        let s = s.state.clone();
+        async move {
+            portcullis_core::store::KeyStore::list_signing_keys(&s.store)
+                .await
+                .unwrap()
+                .iter()
+                .any(|k| k.alg == portcullis_core::keys::SigningAlgorithm::EdDSA)
+        }
+    };
+    assert!(!has_eddsa(&server).await, "no key for a request nobody approved");
+    let reply = admin_approves_client(&server, &mut admin, &client_id, "openid", "0").await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+    assert!(has_eddsa(&server).await, "approval adds the key the client needs");
 }

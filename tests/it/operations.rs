@@ -17,14 +17,28 @@ async fn every_answer_carries_a_request_id_and_only_safe_ones_are_taken_over() {
     assert!(id.len() >= 16, "{id}");
     assert_ne!(server.get("/healthz").await.header("x-request-id"), Some(id.as_str()), "fresh");
 
-    let from_balancer =
-        Request::get("/healthz").header("x-request-id", "lb-42.a_b").body(Body::empty());
-    let reply = server.send(from_balancer.unwrap()).await;
-    assert_eq!(reply.header("x-request-id"), Some("lb-42.a_b"));
-    let forged =
-        Request::get("/healthz").header("x-request-id", "x\" forged=1").body(Body::empty());
+    // An id from an untrusted peer (here: no socket peer at all) is replaced.
+    let forged = Request::get("/healthz").header("x-request-id", "lb-42.a_b").body(Body::empty());
     let reply = server.send(forged.unwrap()).await;
-    assert_ne!(reply.header("x-request-id"), Some("x\" forged=1"), "replaced");
+    assert_ne!(reply.header("x-request-id"), Some("lb-42.a_b"), "not taken from a stranger");
+
+    // From the trusted load balancer, a safe id is kept and an unsafe one replaced.
+    let proxied = TestServer::start_with(&[
+        ("PORTCULLIS_TRUSTED_PROXIES", "10.0.0.1"),
+        ("PORTCULLIS_CLIENT_IP_HEADER", "X-Forwarded-For"),
+    ])
+    .await;
+    let via_proxy = |id: &str| {
+        let mut request =
+            Request::get("/healthz").header("x-request-id", id).body(Body::empty()).unwrap();
+        let peer: std::net::SocketAddr = "10.0.0.1:40000".parse().unwrap();
+        request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+        request
+    };
+    let kept = proxied.send(via_proxy("lb-42.a_b")).await;
+    assert_eq!(kept.header("x-request-id"), Some("lb-42.a_b"));
+    let forged = proxied.send(via_proxy("x\" forged=1")).await;
+    assert_ne!(forged.header("x-request-id"), Some("x\" forged=1"), "replaced");
 }
 
 #[tokio::test]

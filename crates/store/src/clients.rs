@@ -105,6 +105,23 @@ impl SqlStore {
         tx.commit().await.map_err(map_err)?;
         Ok(changed)
     }
+
+    /// Moves a pending client to `to`: false when it was no longer pending (another decision
+    /// came first), so two admins deciding at once cannot both succeed.
+    pub async fn decide_pending_client(
+        &self,
+        id: &ClientId,
+        to: ClientStatus,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let sql = "UPDATE clients SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4";
+        let query = sqlx::query(sql)
+            .bind(to.as_str())
+            .bind(now)
+            .bind(id.as_str())
+            .bind(ClientStatus::Pending.as_str());
+        self.update_client(id, now, query).await
+    }
 }
 
 impl ClientStore for SqlStore {

@@ -53,6 +53,19 @@ impl KeyStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
+        if publish_until <= now {
+            // Unpublishing now means every older key of the algorithm too, not just the one
+            // retired here (after restoring a backup, or a leak).
+            sqlx::query(
+                "UPDATE signing_keys SET publish_until = $1 \
+                 WHERE alg = $2 AND retired_at IS NOT NULL AND publish_until > $1",
+            )
+            .bind(publish_until)
+            .bind(new_key.alg.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
         sqlx::query(
             "INSERT INTO signing_keys (kid, alg, public_jwk, sealed_private_key, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
