@@ -14,7 +14,7 @@ cd "$PROJECT_ROOT"
 
 seconds="${SOAK_SECONDS:-600}"
 share="${SOAK_SHARE:-0.8}"
-connections=16
+connections=64
 database="${PORTCULLIS_SOAK_DATABASE:-postgres://postgres@127.0.0.1:5432/pc_soak}"
 redis="${PORTCULLIS_SOAK_REDIS:-redis://127.0.0.1:6379}"
 command -v wrk >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
@@ -66,7 +66,18 @@ load 1 20 0 > "$work/cap-1" & second=$!
 wait "$first" "$second"
 capacity=$(( $(rps_of "$(cat "$work/cap-0")") + $(rps_of "$(cat "$work/cap-1")") ))
 target=$(python3 -c "print(int($capacity * $share))")
-delay=$(python3 -c "print(max(1, int($connections * 1000 / ($target / 2))))")
+# The offered rate is connections / (latency + pause), and latency falls with the load: settle
+# the pause in three short rounds, each correcting for the latency the last one saw.
+per_instance=$(( target / 2 ))
+delay=$(python3 -c "print(max(1, round($connections * 1000 / $per_instance / 2)))")
+for round in 1 2 3; do
+    seen=$(rps_of "$(load 0 10 "$delay")")
+    delay=$(python3 -c "
+cycle_ms = $connections * 1000 / $seen
+latency_ms = max(0.0, cycle_ms - $delay)
+print(max(1, round($connections * 1000 / $per_instance - latency_ms)))")
+    echo "calibration $round: ${seen}/s on one instance; next pause ${delay} ms"
+done
 echo "capacity ${capacity}/s; soak target ${target}/s (${share}), ${connections} connections per instance pausing ${delay} ms"
 
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -86,12 +97,12 @@ fivexx=0
 answered=0
 for i in 0 1; do
     metrics=$(curl -sf "http://127.0.0.1:$(( base + 10 + i ))/metrics")
-    n=$(grep -E '^portcullis_http_requests_total\{route="/oauth2/token",status="5[0-9][0-9]"\}' <<<"$metrics" | awk '{s += $2} END {print s + 0}')
-    ok=$(grep -E '^portcullis_http_requests_total\{route="/oauth2/token",status="200"\}' <<<"$metrics" | awk '{s += $2} END {print s + 0}')
+    n=$(awk '/^portcullis_http_requests_total\{route="\/oauth2\/token",status="5/ {s += $2} END {print s + 0}' <<<"$metrics")
+    ok=$(awk '/^portcullis_http_requests_total\{route="\/oauth2\/token",status="200"/ {s += $2} END {print s + 0}' <<<"$metrics")
     fivexx=$(( fivexx + n ))
     answered=$(( answered + ok ))
 done
 recorded=$(psql "$database" -Atc "SELECT count(*) FROM tokens")
 echo "5xx answers (servers' metrics): $fivexx; 200 answers: $answered; token records: $recorded"
 echo "resident memory (KiB) every 30 s:"
-column -t "$work/rss"
+cat "$work/rss"
