@@ -85,8 +85,7 @@ async fn the_metrics_listener_must_be_apart_from_the_public_one() {
     let mut env = server.env.clone();
     env.push(("PORTCULLIS_LISTEN".into(), "127.0.0.1:3999".into()));
     env.push(("PORTCULLIS_METRICS_LISTEN".into(), "127.0.0.1:3999".into()));
-    let err =
-        ServerConfig::from_raw(&RawSettings::from_pairs(env).unwrap()).err().expect("refused");
+    let err = ServerConfig::from_raw(&RawSettings::from_pairs(env).unwrap()).expect_err("refused");
     assert!(err.to_string().contains("PORTCULLIS_METRICS_LISTEN"), "{err}");
 }
 
@@ -136,8 +135,7 @@ async fn a_burst_without_a_rate_is_refused_at_start() {
     let server = TestServer::start().await;
     let mut env = server.env.clone();
     env.push(("PORTCULLIS_TOKEN_RATE_LIMIT_BURST".into(), "5".into()));
-    let err =
-        ServerConfig::from_raw(&RawSettings::from_pairs(env).unwrap()).err().expect("refused");
+    let err = ServerConfig::from_raw(&RawSettings::from_pairs(env).unwrap()).expect_err("refused");
     assert!(err.to_string().contains("PORTCULLIS_TOKEN_RATE_LIMIT_PER_MINUTE"), "{err}");
 }
 
