@@ -293,3 +293,31 @@ impl GrantStore for SqlStore {
         Ok(jtis)
     }
 }
+
+impl SqlStore {
+    /// A refresh token's record and, from the same read, whether it is live and whether it was
+    /// spent by a request that is still answering (rotated, successor not yet delivered). One
+    /// read, so a duplicate is judged by what held when it arrived, not by what another request
+    /// finished in between.
+    pub async fn refresh_token_state(
+        &self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<(RefreshRecord, bool, bool)>> {
+        let sql = format!(
+            "SELECT {REFRESH_COLUMNS}, rotated_at, rotation_delivered_at, revoked_at \
+             FROM refresh_tokens WHERE token_hash = $1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(token_hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let rotated: Option<i64> = row.try_get("rotated_at").map_err(map_err)?;
+        let delivered: Option<i64> = row.try_get("rotation_delivered_at").map_err(map_err)?;
+        let revoked: Option<i64> = row.try_get("revoked_at").map_err(map_err)?;
+        let live = rotated.is_none() && revoked.is_none();
+        let in_flight = rotated.is_some() && delivered.is_none() && revoked.is_none();
+        Ok(Some((refresh_from_row(&row)?, live, in_flight)))
+    }
+}
