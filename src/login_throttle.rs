@@ -87,6 +87,49 @@ impl<'a> LoginThrottle<'a> {
     }
 }
 
+/// How a sign-in attempt run through [`LoginThrottle::guard`] ended.
+pub enum Guarded<T> {
+    /// The check passed, with what it found.
+    Passed(T),
+    /// The check failed; the failure is counted.
+    Refused,
+    /// The account or address is locked; the check did not run.
+    Locked,
+}
+
+impl LoginThrottle<'_> {
+    /// Runs one sign-in check under the throttle: the attempt is counted before `check` runs,
+    /// so parallel guesses are all counted; a failure may lock the account or address, a
+    /// success clears the account and gives the address its attempt back. Only counting the
+    /// attempt must succeed; the bookkeeping after the check is logged if it fails.
+    pub async fn guard<T>(
+        &self,
+        account: &str,
+        address: &str,
+        check: impl std::future::Future<Output = Option<T>>,
+    ) -> StoreResult<Guarded<T>> {
+        let keys = [account.to_owned(), address.to_owned()];
+        let attempt = self.begin(&keys, crate::clock::unix_now()).await?;
+        if !attempt.allowed {
+            return Ok(Guarded::Locked);
+        }
+        match check.await {
+            Some(found) => {
+                if let Err(err) = self.succeeded(&attempt, account, address).await {
+                    tracing::warn!(error = %err, "could not clear sign-in failures");
+                }
+                Ok(Guarded::Passed(found))
+            }
+            None => {
+                if let Err(err) = self.failed(&keys, crate::clock::unix_now()).await {
+                    tracing::error!(error = %err, "could not count a failed sign-in");
+                }
+                Ok(Guarded::Refused)
+            }
+        }
+    }
+}
+
 /// What [`LoginThrottle::begin`] decided.
 pub struct Attempt {
     pub allowed: bool,

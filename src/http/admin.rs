@@ -35,12 +35,12 @@ use super::interaction::{message, page, see_other, unavailable};
 use super::peer::PeerAddr;
 use super::portal::{
     checked_form, client_form_from, csrf_ok, csrf_token, key_line, key_request_of, not_done,
-    number, previous_secret_line, refusal, registration_of, renew_csrf, utc,
+    number, previous_secret_line, refusal, registration_of, renew_csrf, sign_in_error, utc,
 };
 use super::usage::{self, download, UsageQuery};
 use super::AppState;
 use crate::clock::unix_now;
-use crate::login_throttle::LoginThrottle;
+use crate::login_throttle::{Guarded, LoginThrottle};
 use crate::service::{Acting, AdminSignIn, ScopeInput, ServiceError};
 
 const SESSION_ADMIN: &str = "admin";
@@ -118,11 +118,7 @@ pub async fn login_page(
     axum::extract::Query(query): axum::extract::Query<LoginQuery>,
 ) -> Response {
     let Some(csrf) = csrf_token(&session).await else { return unavailable() };
-    let error = query.error.as_deref().map(|e| match e {
-        "locked" => "Too many failed attempts. Wait a few minutes and try again.".to_owned(),
-        "expired" => "Your sign-in form expired. Please try again.".to_owned(),
-        _ => "The email or password is not correct.".to_owned(),
-    });
+    let error = query.error.as_deref().map(|e| sign_in_error(e, "email"));
     page("Admin sign-in", Page::AdminLogin { csrf, error })
 }
 
@@ -144,29 +140,27 @@ pub async fn login_submit(
     let email = form.get("email").unwrap_or_default().trim().to_ascii_lowercase();
     let password = form.get("password").unwrap_or_default().to_owned();
 
+    let operator = state.operator();
+    let check = async {
+        match operator.check_admin_password(&email, password).await {
+            AdminSignIn::Admin(admin) => Some(admin),
+            AdminSignIn::Refused => None,
+        }
+    };
     let throttle = LoginThrottle::new(&state.store);
-    let keys = [format!("admin:{email}"), format!("admin-ip:{peer}")];
-    let attempt = match throttle.begin(&keys, unix_now()).await {
-        Ok(attempt) if attempt.allowed => attempt,
-        Ok(_) => return see_other("/admin/login?error=locked"),
+    let (account, address) = (format!("admin:{email}"), format!("admin-ip:{peer}"));
+    let admin = match throttle.guard(&account, &address, check).await {
+        Ok(Guarded::Passed(admin)) => admin,
+        Ok(Guarded::Locked) => return see_other("/admin/login?error=locked"),
+        Ok(Guarded::Refused) => {
+            tracing::info!(outcome = "bad_credentials", "admin sign-in refused");
+            return see_other("/admin/login?error=invalid");
+        }
         Err(err) => {
             tracing::error!(error = %err, "admin sign-in throttle unavailable");
             return unavailable();
         }
     };
-    let admin = match state.operator().check_admin_password(&email, password).await {
-        AdminSignIn::Admin(admin) => admin,
-        AdminSignIn::Refused => {
-            if let Err(err) = throttle.failed(&keys, unix_now()).await {
-                tracing::error!(error = %err, "could not count a failed admin sign-in");
-            }
-            tracing::info!(outcome = "bad_credentials", "admin sign-in refused");
-            return see_other("/admin/login?error=invalid");
-        }
-    };
-    if let Err(err) = throttle.succeeded(&attempt, &keys[0], &keys[1]).await {
-        tracing::warn!(error = %err, "could not clear admin sign-in failures");
-    }
     if session.cycle_id().await.is_err() {
         return unavailable();
     }

@@ -26,12 +26,12 @@ use super::interaction::{message, page, see_other, unavailable};
 use super::peer::PeerAddr;
 use super::portal::{
     checked_form, client_form_from, csrf_ok, csrf_token, key_line, key_request_of, number,
-    previous_secret_line, refusal, registration_of, renew_csrf, utc,
+    previous_secret_line, refusal, registration_of, renew_csrf, sign_in_error, utc,
 };
 use super::usage::{self, UsageQuery};
 use super::AppState;
 use crate::clock::unix_now;
-use crate::login_throttle::LoginThrottle;
+use crate::login_throttle::{Guarded, LoginThrottle};
 use crate::service::{Acting, ClientRequest, PartnerSignIn, PartnerSignUp, SignUp};
 
 const SESSION_PARTNER: &str = "partner";
@@ -74,13 +74,17 @@ async fn header_of(
     session: &Session,
     partner: &Partner,
 ) -> Result<PartnerHeader, Response> {
-    let notifications = state.operator().notifications(partner).await.map_err(refusal)?;
+    let unread =
+        state.store.unread_notifications(&partner.organisation_id).await.map_err(|err| {
+            tracing::error!(error = %err, "notification count failed");
+            unavailable()
+        })?;
     let Some(csrf) = csrf_token(session).await else { return Err(unavailable()) };
     Ok(PartnerHeader {
         email: partner.email.clone(),
         organisation: partner.organisation.clone(),
         csrf,
-        unread: notifications.iter().filter(|n| n.read_at.is_none()).count(),
+        unread: usize::try_from(unread).unwrap_or(usize::MAX),
     })
 }
 
@@ -173,11 +177,7 @@ pub async fn login_page(
     axum::extract::Query(query): axum::extract::Query<ErrorQuery>,
 ) -> Response {
     let Some(csrf) = csrf_token(&session).await else { return unavailable() };
-    let error = query.error.as_deref().map(|e| match e {
-        "locked" => "Too many failed attempts. Wait a few minutes and try again.".to_owned(),
-        "expired" => "Your sign-in form expired. Please try again.".to_owned(),
-        _ => "The email or password is not correct.".to_owned(),
-    });
+    let error = query.error.as_deref().map(|e| sign_in_error(e, "email"));
     page("Developer sign-in", Page::DevLogin { csrf, error })
 }
 
@@ -200,29 +200,27 @@ pub async fn login_submit(
     let email = form.get("email").unwrap_or_default().trim().to_ascii_lowercase();
     let password = form.get("password").unwrap_or_default().to_owned();
 
+    let operator = state.operator();
+    let check = async {
+        match operator.check_partner_password(&email, password).await {
+            PartnerSignIn::Partner(partner) => Some(partner),
+            PartnerSignIn::Refused => None,
+        }
+    };
     let throttle = LoginThrottle::new(&state.store);
-    let keys = [format!("partner:{email}"), format!("partner-ip:{peer}")];
-    let attempt = match throttle.begin(&keys, unix_now()).await {
-        Ok(attempt) if attempt.allowed => attempt,
-        Ok(_) => return see_other("/developers/login?error=locked"),
+    let (account, address) = (format!("partner:{email}"), format!("partner-ip:{peer}"));
+    let partner = match throttle.guard(&account, &address, check).await {
+        Ok(Guarded::Passed(partner)) => partner,
+        Ok(Guarded::Locked) => return see_other("/developers/login?error=locked"),
+        Ok(Guarded::Refused) => {
+            tracing::info!(outcome = "bad_credentials", "partner sign-in refused");
+            return see_other("/developers/login?error=invalid");
+        }
         Err(err) => {
             tracing::error!(error = %err, "partner sign-in throttle unavailable");
             return unavailable();
         }
     };
-    let partner = match state.operator().check_partner_password(&email, password).await {
-        PartnerSignIn::Partner(partner) => partner,
-        PartnerSignIn::Refused => {
-            if let Err(err) = throttle.failed(&keys, unix_now()).await {
-                tracing::error!(error = %err, "could not count a failed partner sign-in");
-            }
-            tracing::info!(outcome = "bad_credentials", "partner sign-in refused");
-            return see_other("/developers/login?error=invalid");
-        }
-    };
-    if let Err(err) = throttle.succeeded(&attempt, &keys[0], &keys[1]).await {
-        tracing::warn!(error = %err, "could not clear partner sign-in failures");
-    }
     let refused = |title: &str, text: String| {
         page(
             "Developer sign-in",

@@ -299,11 +299,7 @@ pub async fn login_page(
     let Some(csrf) = csrf_token(&session).await else { return unavailable() };
     let pending = session.get::<Pending>(SESSION_PENDING).await.ok().flatten();
     let client_name = pending.and_then(|p| state.live.client(&p.client_id)).map(|c| c.name.clone());
-    let error = query.error.as_deref().map(|e| match e {
-        "locked" => "Too many failed attempts. Wait a few minutes and try again.".to_owned(),
-        "expired" => "Your sign-in form expired. Please try again.".to_owned(),
-        _ => "The username or password is not correct.".to_owned(),
-    });
+    let error = query.error.as_deref().map(|e| super::portal::sign_in_error(e, "username"));
     page("Sign in", Page::Login { client_name, csrf, error, username: String::new() })
 }
 

@@ -60,6 +60,16 @@ pub async fn checked_form(
     Ok(form)
 }
 
+/// The sign-in page's message for the `error` its redirect carried; `name` is what the
+/// account is called on that page (email, username).
+pub fn sign_in_error(code: &str, name: &str) -> String {
+    match code {
+        "locked" => "Too many failed attempts. Wait a few minutes and try again.".to_owned(),
+        "expired" => "Your sign-in form expired. Please try again.".to_owned(),
+        _ => format!("The {name} or password is not correct."),
+    }
+}
+
 /// A form field parsed as a number, empty meaning absent; the error says which field.
 pub fn number<T: std::str::FromStr>(form: &Form, name: &str) -> Result<Option<T>, String> {
     match form.get(name).map(str::trim).filter(|v| !v.is_empty()) {

@@ -147,6 +147,25 @@ fn shown_once(page: &Reply) -> String {
     after[open..].split('<').next().unwrap().to_owned()
 }
 
+/// The first quote:read token of a just-approved client: the server learns of the approval
+/// and of the new secret through the change feed, so it is asked until it answers 200.
+async fn first_token(server: &TestServer, client_id: &str, secret: &str) -> Reply {
+    server
+        .wait_until(|s| {
+            s.state.live.client(client_id).is_some_and(|c| c.status == ClientStatus::Active)
+        })
+        .await;
+    let mut token = token_with(server, client_id, secret, "quote:read").await;
+    for _ in 0..100 {
+        if token.status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        token = token_with(server, client_id, secret, "quote:read").await;
+    }
+    token
+}
+
 async fn token_with(server: &TestServer, client_id: &str, secret: &str, scope: &str) -> Reply {
     let body = format!("grant_type=client_credentials&scope={scope}");
     server.post_form("/oauth2/token", Some(&basic(client_id, secret)), &body).await
@@ -208,19 +227,7 @@ async fn a_partner_signs_up_requests_a_client_and_a_key_and_uses_both_once_appro
     assert!(!twice.text().contains("data-testid=\"shown-once-value\""));
 
     // It works at the token endpoint, for what was granted only.
-    server
-        .wait_until(|s| {
-            s.state.live.client(&client_id).is_some_and(|c| c.status == ClientStatus::Active)
-        })
-        .await;
-    let mut token = token_with(server, &client_id, &secret, "quote:read").await;
-    for _ in 0..100 {
-        if token.status == StatusCode::OK {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        token = token_with(server, &client_id, &secret, "quote:read").await;
-    }
+    let token = first_token(server, &client_id, &secret).await;
     assert_eq!(token.status, StatusCode::OK, "{}", token.text());
     let wider = token_with(server, &client_id, &secret, "policy:read").await;
     assert_eq!(wider.error(), "invalid_scope", "narrowed at approval");
@@ -625,19 +632,7 @@ async fn a_partner_rotates_and_revokes_its_own_key_and_tokens_within_the_admins_
     let secret = shown_once(&partner.post(server, &format!("{path}/secret"), &reveal).await);
 
     // A token, then the partner revokes every token of its client.
-    server
-        .wait_until(|s| {
-            s.state.live.client(&client_id).is_some_and(|c| c.status == ClientStatus::Active)
-        })
-        .await;
-    let mut token = token_with(server, &client_id, &secret, "quote:read").await;
-    for _ in 0..100 {
-        if token.status == StatusCode::OK {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        token = token_with(server, &client_id, &secret, "quote:read").await;
-    }
+    let token = first_token(server, &client_id, &secret).await;
     let access = token.json()["access_token"].as_str().unwrap().to_owned();
     let form = [("csrf", csrf.as_str()), ("reason", "rolling the deployment")];
     let revoked = partner.post(server, &format!("{path}/revoke-tokens"), &form).await;

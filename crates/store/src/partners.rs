@@ -271,6 +271,19 @@ impl SqlStore {
         rows.iter().map(notification_from_row).collect()
     }
 
+    /// How many of the organisation's notifications are unread (every console page shows it).
+    pub async fn unread_notifications(&self, organisation_id: &str) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM partner_notifications \
+             WHERE organisation_id = $1 AND read_at IS NULL",
+        )
+        .bind(organisation_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// Marks every unread notification of the organisation read.
     pub async fn mark_notifications_read(
         &self,

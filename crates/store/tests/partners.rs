@@ -152,7 +152,10 @@ async fn notifications_are_per_organisation_newest_first_and_marked_read() {
     assert_eq!(mine.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), ["n2", "n1"]);
     assert_eq!(store.notifications("org-1", 1).await.unwrap().len(), 1, "limit");
 
+    assert_eq!(store.unread_notifications("org-1").await.unwrap(), 2);
     store.mark_notifications_read("org-1", 5_000).await.unwrap();
+    assert_eq!(store.unread_notifications("org-1").await.unwrap(), 0);
+    assert_eq!(store.unread_notifications("org-2").await.unwrap(), 1);
     assert!(store
         .notifications("org-1", 10)
         .await
