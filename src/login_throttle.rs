@@ -138,11 +138,12 @@ pub struct Attempt {
 }
 
 fn free_failures(key: &str) -> i64 {
-    // Accounts (end users and admins) get few tries; an address may be many people.
-    if key.starts_with("user:") || key.starts_with("admin:") {
-        ACCOUNT_FREE_FAILURES
-    } else {
+    // An address may be many people; every other key names one account (end user, admin or
+    // partner) and gets few tries. Unknown kinds of key get the stricter allowance.
+    if key.starts_with("ip:") || key.contains("-ip:") {
         ADDRESS_FREE_FAILURES
+    } else {
+        ACCOUNT_FREE_FAILURES
     }
 }
 

@@ -725,3 +725,20 @@ async fn a_pending_request_changes_no_signing_key_until_it_is_approved() {
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
     assert!(has_eddsa(&server).await, "approval adds the key the client needs");
 }
+
+#[tokio::test]
+async fn i15_a_partner_account_is_locked_after_the_account_allowance() {
+    let server = TestServer::start().await;
+    let mut admin = admin_browser(&server).await;
+    let _ = approved_partner(&server, &mut admin, "lock@x.example").await;
+    // Five wrong passwords, then the account is locked: the right one is refused too.
+    for _ in 0..5 {
+        let mut browser = Browser::default();
+        let csrf = csrf_of(&browser.get(&server, "/developers/login").await);
+        let form = [("csrf", csrf.as_str()), ("email", "lock@x.example"), ("password", "wrong!")];
+        let reply = browser.post(&server, "/developers/login", &form).await;
+        assert_eq!(reply.location(), "/developers/login?error=invalid");
+    }
+    let (_, reply) = sign_in(&server, "lock@x.example").await;
+    assert_eq!(reply.location(), "/developers/login?error=locked");
+}
