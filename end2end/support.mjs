@@ -59,6 +59,16 @@ export async function startServer({ dataDir: existing, port: fixedPort, env: ext
     log: () => log,
     dataDir,
     port,
+    /** The SQLite database file under the data directory. */
+    database: join(dataDir, 'portcullis.db'),
+    /** `kill -9`: no shutdown at all; resolves once the process is gone. The data stays. */
+    crash: async () => {
+      const exited = child.exitCode !== null || child.signalCode !== null
+        ? Promise.resolve()
+        : new Promise((r) => child.once('exit', () => r()));
+      child.kill('SIGKILL');
+      await exited;
+    },
     /** Sends SIGTERM and resolves with the exit code once the process is gone. */
     stop: async ({ keepData = existing !== undefined } = {}) => {
       const exited = child.exitCode !== null

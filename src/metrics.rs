@@ -4,7 +4,7 @@
 //! Counters live in memory per instance (Prometheus sums instances itself): requests by route
 //! template and status with a latency histogram, tokens issued by grant type and client,
 //! failed client authentications by reason, 429 answers by limiter, API-key verifications by
-//! outcome, and job runs. The database pools are read at scrape time. Labels are route
+//! outcome, job runs, and spent codes and refresh tokens presented again. The database pools are read at scrape time. Labels are route
 //! templates and ids, never a raw path, token or secret.
 
 use std::collections::BTreeMap;
@@ -51,6 +51,7 @@ pub struct Metrics {
     rate_limited: Mutex<BTreeMap<String, u64>>,
     key_verifications: Mutex<BTreeMap<String, u64>>,
     job_runs: Mutex<BTreeMap<(String, String), u64>>,
+    second_uses: Mutex<BTreeMap<(String, String), u64>>,
 }
 
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
@@ -86,6 +87,12 @@ impl Metrics {
 
     pub fn job_run(&self, job: &str, outcome: &str) {
         bump(&self.job_runs, (job.to_owned(), outcome.to_owned()));
+    }
+
+    /// A spent code or refresh token presented again: `duplicate` (refused, nothing revoked)
+    /// or `replay` (its grant revoked).
+    pub fn second_use(&self, grant_type: &str, outcome: &str) {
+        bump(&self.second_uses, (grant_type.to_owned(), outcome.to_owned()));
     }
 
     /// The text exposition of every metric, with the pools read now.
@@ -161,14 +168,26 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{{{label}=\"{}\"}} {n}", escape(value));
             }
         }
-        counter(&mut out, "portcullis_job_runs_total", "Background job runs on this instance.");
-        for ((job, outcome), n) in locked(&self.job_runs).iter() {
-            let _ = writeln!(
-                out,
-                "portcullis_job_runs_total{{job=\"{}\",outcome=\"{}\"}} {n}",
-                escape(job),
-                escape(outcome)
-            );
+        let paired = [
+            (
+                "portcullis_job_runs_total",
+                "Background job runs on this instance.",
+                ("job", "outcome"),
+                &self.job_runs,
+            ),
+            (
+                "portcullis_spent_grant_presented_total",
+                "Spent codes and refresh tokens presented again: duplicate or replay.",
+                ("grant_type", "outcome"),
+                &self.second_uses,
+            ),
+        ];
+        for (name, help, (first, second), map) in paired {
+            counter(&mut out, name, help);
+            for ((a, b), n) in locked(map).iter() {
+                let (a, b) = (escape(a), escape(b));
+                let _ = writeln!(out, "{name}{{{first}=\"{a}\",{second}=\"{b}\"}} {n}");
+            }
         }
 
         for (name, help) in [

@@ -8,14 +8,18 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use portcullis_core::client::{Client, GrantType};
 use portcullis_core::error::{ErrorCode, OAuthError};
-use portcullis_core::grant::authorization_code::{check_code, check_code_binding, check_refresh};
+use portcullis_core::grant::authorization_code::{
+    check_code, check_code_binding, check_refresh, judge_spent_code, judge_spent_refresh,
+    SecondUse,
+};
 use portcullis_core::grant::{client_credentials, IssueDecision};
 use portcullis_core::id_token::{at_hash, IdTokenClaims, UserClaims};
 use portcullis_core::lifetime::access_token_lifetime;
 use portcullis_core::scope::ScopeSet;
 use portcullis_core::secret::{random_id, Secret, SecretKind};
 use portcullis_core::store::{
-    CodeRedemption, GrantStore, RefreshRecord, RefreshRotation, TokenRecord, UserStore,
+    CodeState, GrantStore, IssuedGrantTokens, RefreshRecord, RefreshRotation, RefreshState,
+    TokenRecord, UserStore,
 };
 use portcullis_core::token::AccessTokenClaims;
 use portcullis_core::user::UserStatus;
@@ -66,6 +70,9 @@ async fn exchange(
     body: &[u8],
     limit: &mut Option<portcullis_core::rate_limit::RateDecision>,
 ) -> Result<TokenResponse, ErrorReply> {
+    // The time the request arrived: a second use of a spent code or refresh token is judged by
+    // it, not by when the request got its turn at the database.
+    let now = unix_now();
     let form = Form::parse(headers, body)?;
     let grant_type = form.require("grant_type")?.parse::<GrantType>().map_err(|_| {
         OAuthError::new(
@@ -82,7 +89,6 @@ async fn exchange(
             return Err(reply);
         }
     }
-    let now = unix_now();
     let result = match grant_type {
         GrantType::ClientCredentials => {
             let registry = state.live.registry();
@@ -93,7 +99,7 @@ async fn exchange(
                 now,
                 state.config.storage.max_access_token_lifetime,
             )?;
-            issue_access_token(state, client.id.as_str(), grant_type, decision, None, now).await
+            issue_service_token(state, client.id.as_str(), decision, now).await
         }
         GrantType::AuthorizationCode => redeem_code(state, &client, &form, peer, now).await,
         GrantType::RefreshToken => refresh(state, &client, &form, peer, now).await,
@@ -112,8 +118,10 @@ async fn exchange(
     result
 }
 
-/// The authorization_code grant. A code is spent by its first redemption whatever follows; a
-/// second redemption revokes every token issued from it (RFC 6749 §4.1.2, RFC 9700 §4.5).
+/// The authorization_code grant. A code is spent by its first redemption whatever follows: a
+/// failed check burns it, a successful one spends it and records its tokens in one transaction.
+/// A later redemption that proves the code's binding revokes every token issued from it
+/// (RFC 6749 §4.1.2, RFC 9700 §4.5), unless it is a concurrent duplicate.
 async fn redeem_code(
     state: &AppState,
     client: &Client,
@@ -125,42 +133,40 @@ async fn redeem_code(
     let hash = state.hasher.hash(code);
     let invalid = || OAuthError::invalid_grant("the code is invalid, expired or already used");
     let (redirect_uri, verifier) = (form.get("redirect_uri"), form.get("code_verifier"));
-    let record = match state.store.redeem_code(&hash, now).await.map_err(storage)? {
-        CodeRedemption::Fresh(record) => record,
-        CodeRedemption::Unknown => return Err(invalid().into()),
-        CodeRedemption::InFlight(_) => {
-            tracing::warn!(client_id = %client.id, "authorization code redeemed concurrently");
-            return Err(invalid().into());
-        }
-        CodeRedemption::AlreadyUsed(record) => {
-            // Only a replay that proves it holds the code's binding revokes (B-04).
-            if check_code_binding(&record, client, redirect_uri, verifier).is_ok() {
-                let why = replay(peer, "code_replay");
-                let revoked = revoke_family(state, &record.grant_id, now, why).await?;
-                tracing::warn!(client_id = %client.id, revoked, "authorization code replayed");
-            } else {
-                tracing::warn!(client_id = %client.id, "unbound replay of a used code");
-            }
-            return Err(invalid().into());
-        }
-    };
-    check_code(&record, client, redirect_uri, verifier, now)?;
+    let (record, code_state) =
+        state.store.find_code(&hash).await.map_err(storage)?.ok_or_else(invalid)?;
+    if code_state != CodeState::Unused {
+        second_code_use(state, client, &record, code_state, form, peer, now).await?;
+        return Err(invalid().into());
+    }
+    if let Err(refused) = check_code(&record, client, redirect_uri, verifier, now) {
+        state.store.burn_code(&hash, now).await.map_err(storage)?;
+        return Err(refused.into());
+    }
 
     let scopes = ScopeSet::parse_list(&record.scopes).map_err(|_| invalid())?;
-    let refresh = client.allows_grant(GrantType::RefreshToken).then(|| {
-        (Secret::generate(SecretKind::RefreshToken), now + i64::from(client.refresh_token_lifetime))
-    });
     let grant = UserGrant {
         grant_id: record.grant_id,
         user_id: record.user_id,
         auth_time: record.auth_time,
         nonce: record.nonce,
     };
-    let mut response =
-        issue_user_tokens(state, client, &grant, &scopes, GrantType::AuthorizationCode, now)
-            .await?;
-    if let Some((secret, expires_at)) = refresh {
-        let token = RefreshRecord {
+    let issued =
+        issue_user_tokens(state, client, &grant, &scopes, GrantType::AuthorizationCode, now).await;
+    let (mut response, access) = match issued {
+        Ok(issued) => issued,
+        Err(refused) => {
+            // A refusal (the user can no longer sign in) spends the code like a failed check;
+            // a server failure leaves it redeemable for the client's retry (FT-01).
+            if refused.error.code == ErrorCode::InvalidGrant {
+                state.store.burn_code(&hash, now).await.map_err(storage)?;
+            }
+            return Err(refused);
+        }
+    };
+    let refresh = client.allows_grant(GrantType::RefreshToken).then(|| {
+        let secret = Secret::generate(SecretKind::RefreshToken);
+        let record = RefreshRecord {
             token_hash: state.hasher.hash(secret.expose()),
             grant_id: grant.grant_id.clone(),
             client_id: client.id.to_string(),
@@ -168,18 +174,52 @@ async fn redeem_code(
             scopes: scopes.to_wire(),
             auth_time: grant.auth_time,
             issued_at: now,
-            expires_at,
+            expires_at: now + i64::from(client.refresh_token_lifetime),
         };
-        state.store.insert_refresh_token(&token).await.map_err(storage)?;
-        response.refresh_token = Some(secret.expose().to_owned());
+        (secret, record)
+    });
+    let (secret, refresh) = refresh.unzip();
+    let issued = IssuedGrantTokens { access, refresh };
+    if !state.store.exchange_code(&hash, &issued, now).await.map_err(storage)? {
+        // Spent by a twin between the read above and this transaction: that one answers.
+        tracing::warn!(client_id = %client.id, "authorization code redeemed concurrently");
+        return Err(invalid().into());
     }
-    state.store.mark_code_issued(&hash, now).await.map_err(storage)?;
+    response.refresh_token = secret.map(|secret| secret.expose().to_owned());
     Ok(response)
 }
 
+/// A code presented after it was spent: a concurrent duplicate revokes nothing; a replay does,
+/// but only when it proves the code's binding (SECURITY.md B-04).
+async fn second_code_use(
+    state: &AppState,
+    client: &Client,
+    record: &portcullis_core::store::CodeRecord,
+    code_state: CodeState,
+    form: &Form,
+    peer: PeerAddr,
+    now: i64,
+) -> Result<(), ErrorReply> {
+    if judge_spent_code(code_state, now) == SecondUse::Duplicate {
+        state.metrics.second_use("authorization_code", "duplicate");
+        tracing::warn!(client_id = %client.id, "authorization code redeemed concurrently");
+        return Ok(());
+    }
+    let binding = check_code_binding(record, client, form.get("redirect_uri"), form.get("code_verifier"));
+    if binding.is_err() {
+        tracing::warn!(client_id = %client.id, "unbound replay of a used code");
+        return Ok(());
+    }
+    state.metrics.second_use("authorization_code", "replay");
+    let revoked = revoke_family(state, &record.grant_id, now, replay(peer, "code_replay")).await?;
+    tracing::warn!(client_id = %client.id, revoked, "authorization code replayed");
+    Ok(())
+}
+
 /// The refresh_token grant with rotation: every use returns a successor and retires the
-/// presented token in one transaction; a retired token presented again revokes the whole
-/// family (RFC 9700 §4.14.2). The family's absolute lifetime does not move.
+/// presented token in the transaction that records the new access token; a retired token
+/// presented again revokes the whole family (RFC 9700 §4.14.2) unless it is a concurrent
+/// duplicate. The family's absolute lifetime does not move.
 async fn refresh(
     state: &AppState,
     client: &Client,
@@ -190,7 +230,7 @@ async fn refresh(
     let presented = form.require("refresh_token")?;
     let hash = state.hasher.hash(presented);
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
-    let (record, live, in_flight) =
+    let (record, token_state) =
         state.store.refresh_token_state(&hash).await.map_err(storage)?.ok_or_else(invalid)?;
     // Another client presenting it proves nothing about its family: refuse, revoke nothing
     // (SECURITY.md D-05; otherwise a leaked token would be a lever to log strangers out).
@@ -199,18 +239,13 @@ async fn refresh(
             OAuthError::invalid_grant("the refresh token was not issued to this client").into()
         );
     }
-    if !live {
-        // Spent while the request that spent it is still answering: a concurrent duplicate,
-        // refused without revoking the family, so that request's successor survives (D-03).
-        // Once that answer is out, presenting the token again is a replay (D-02).
-        // FIXME(refresh-grace): a duplicate sent at the same moment but delayed (waiting for a
-        // database connection) until the winner's answer is out counts as a replay and revokes
-        // the family; a short grace window for the immediate predecessor (SECURITY.md §8.5)
-        // would settle it, and needs the D-02 semantics restated.
-        if in_flight {
+    if token_state != RefreshState::Live {
+        if judge_spent_refresh(token_state, now) == SecondUse::Duplicate {
+            state.metrics.second_use("refresh_token", "duplicate");
             tracing::warn!(client_id = %client.id, "refresh token rotated concurrently");
             return Err(invalid().into());
         }
+        state.metrics.second_use("refresh_token", "replay");
         let why = replay(peer, "refresh_token_replay");
         let revoked = revoke_family(state, &record.grant_id, now, why).await?;
         tracing::warn!(client_id = %client.id, revoked, "rotated refresh token replayed");
@@ -219,34 +254,29 @@ async fn refresh(
     let registry = state.live.registry();
     let scopes = check_refresh(&record, client, form.get("scope"), &registry, now)?;
 
-    let secret = Secret::generate(SecretKind::RefreshToken);
-    let successor = RefreshRecord {
-        token_hash: state.hasher.hash(secret.expose()),
-        issued_at: now,
-        ..record.clone()
-    };
-    match state.store.rotate_refresh_token(&hash, &successor, now).await.map_err(storage)? {
-        RefreshRotation::Rotated(_) => {}
-        RefreshRotation::Unknown => return Err(invalid().into()),
-        RefreshRotation::Replayed(_) => {
-            // It was live a moment ago, when this request looked it up: another request with
-            // the same token rotated it meanwhile. That is a concurrent duplicate (a retry, two
-            // tabs), answered like a spent token but without revoking the family, so the one
-            // successor survives (SECURITY.md D-03). Replays that arrive later revoke.
-            tracing::warn!(client_id = %client.id, "refresh token rotated concurrently");
-            return Err(invalid().into());
-        }
-    }
     let grant = UserGrant {
-        grant_id: record.grant_id,
-        user_id: record.user_id,
+        grant_id: record.grant_id.clone(),
+        user_id: record.user_id.clone(),
         auth_time: record.auth_time,
         nonce: None,
     };
-    let mut response =
+    let (mut response, access) =
         issue_user_tokens(state, client, &grant, &scopes, GrantType::RefreshToken, now).await?;
+    let secret = Secret::generate(SecretKind::RefreshToken);
+    let successor =
+        RefreshRecord { token_hash: state.hasher.hash(secret.expose()), issued_at: now, ..record };
+    match state.store.rotate_refresh_token(&hash, &successor, &access, now).await {
+        Ok(RefreshRotation::Rotated(_)) => {}
+        Ok(RefreshRotation::Unknown) => return Err(invalid().into()),
+        Ok(RefreshRotation::AlreadySpent(_)) => {
+            // Live when this request read it: a twin rotated it meanwhile and answers instead.
+            state.metrics.second_use("refresh_token", "duplicate");
+            tracing::warn!(client_id = %client.id, "refresh token rotated concurrently");
+            return Err(invalid().into());
+        }
+        Err(err) => return Err(storage(err)),
+    }
     response.refresh_token = Some(secret.expose().to_owned());
-    state.store.mark_rotation_delivered(&hash, now).await.map_err(storage)?;
     Ok(response)
 }
 
@@ -258,7 +288,8 @@ struct UserGrant {
     nonce: Option<String>,
 }
 
-/// An access token for the user, and an ID token when `openid` was granted.
+/// An access token for the user, and an ID token when `openid` was granted, signed; the access
+/// token's record is returned for the caller's transaction.
 async fn issue_user_tokens(
     state: &AppState,
     client: &Client,
@@ -266,7 +297,7 @@ async fn issue_user_tokens(
     scopes: &ScopeSet,
     grant_type: GrantType,
     now: i64,
-) -> Result<TokenResponse, ErrorReply> {
+) -> Result<(TokenResponse, TokenRecord), ErrorReply> {
     let user = state.store.get_user(&grant.user_id).await.map_err(storage)?;
     let Some(user) = user.filter(|u| u.status == UserStatus::Active) else {
         return Err(
@@ -281,15 +312,9 @@ async fn issue_user_tokens(
         state.config.storage.max_access_token_lifetime,
     );
     let decision = IssueDecision { subject: user.id.clone(), scopes: scopes.clone(), lifetime };
-    let mut response = issue_access_token(
-        state,
-        client.id.as_str(),
-        grant_type,
-        decision,
-        Some(grant.grant_id.clone()),
-        now,
-    )
-    .await?;
+    let (claims, record) =
+        access_token(state, client.id.as_str(), grant_type, decision, Some(&grant.grant_id), now);
+    let mut response = sign_access_token(state, claims, lifetime).await?;
 
     if scopes.contains_str("openid") {
         // Registration guarantees an algorithm and a key for clients allowed `openid`; should
@@ -323,7 +348,7 @@ async fn issue_user_tokens(
         })?;
         response.id_token = Some(signed);
     }
-    Ok(response)
+    Ok((response, record))
 }
 
 /// Why a grant's tokens were revoked, and by whom, for the audit log.
@@ -373,16 +398,15 @@ fn storage(err: portcullis_core::store::StoreError) -> ErrorReply {
     OAuthError::unavailable().into()
 }
 
-/// Signs an access token off the async executor, records it durably, and answers only when both
-/// are done. A failed record means no token is handed out (503).
-async fn issue_access_token(
+/// The claims of a new access token and the record that makes it revocable and introspectable.
+fn access_token(
     state: &AppState,
     client_id: &str,
     grant_type: GrantType,
     decision: IssueDecision,
-    grant_id: Option<String>,
+    grant_id: Option<&str>,
     now: i64,
-) -> Result<TokenResponse, ErrorReply> {
+) -> (AccessTokenClaims, TokenRecord) {
     let claims = AccessTokenClaims {
         iss: state.config.issuer.clone(),
         sub: decision.subject,
@@ -401,29 +425,51 @@ async fn issue_access_token(
         grant_type,
         issued_at: now,
         expires_at: claims.exp,
-        grant_id,
+        grant_id: grant_id.map(str::to_owned),
     };
+    (claims, record)
+}
 
+/// Signs an access token off the async executor.
+async fn sign_access_token(
+    state: &AppState,
+    claims: AccessTokenClaims,
+    lifetime: u32,
+) -> Result<TokenResponse, ErrorReply> {
     let key = state.live.keys().current.clone();
     let scope = claims.scope.clone();
-    let (signed, recorded) =
-        tokio::join!(state.signer.sign(key, claims), state.tokens.record(record));
-
-    recorded.map_err(|err| {
-        tracing::error!(error = %err, "could not record an issued token");
-        ErrorReply::from(OAuthError::unavailable())
-    })?;
-    let access_token = signed.map_err(|err| {
-        tracing::error!(error = %err, "signing failed");
-        OAuthError::new(ErrorCode::ServerError, "signing failed")
-    })?;
-
+    let access_token = state.signer.sign(key, claims).await.map_err(signing_failed)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: decision.lifetime,
+        expires_in: lifetime,
         scope,
         refresh_token: None,
         id_token: None,
     })
+}
+
+/// A client_credentials token: signed while its record joins the next group commit, and handed
+/// out only when both are done. A failed record means no token is handed out (503).
+async fn issue_service_token(
+    state: &AppState,
+    client_id: &str,
+    decision: IssueDecision,
+    now: i64,
+) -> Result<TokenResponse, ErrorReply> {
+    let lifetime = decision.lifetime;
+    let (claims, record) =
+        access_token(state, client_id, GrantType::ClientCredentials, decision, None, now);
+    let (signed, recorded) =
+        tokio::join!(sign_access_token(state, claims, lifetime), state.tokens.record(record));
+    recorded.map_err(|err| {
+        tracing::error!(error = %err, "could not record an issued token");
+        ErrorReply::from(OAuthError::unavailable())
+    })?;
+    signed
+}
+
+fn signing_failed(err: impl std::fmt::Display) -> ErrorReply {
+    tracing::error!(error = %err, "signing failed");
+    OAuthError::new(ErrorCode::ServerError, "signing failed").into()
 }

@@ -1,4 +1,5 @@
-//! Fault tests (SECURITY.md §7) that run in process on either engine: storage gone during
+//! Fault tests (SECURITY.md §7) that run in process on either engine: PostgreSQL killed during
+//! code exchanges (FT-01, PostgreSQL only), storage gone during
 //! revocation and introspection (FT-04), a bad database at start (FT-06), a restart with
 //! persisted state (FT-12), SQLite write contention (FT-14), and PostgreSQL killing every
 //! backend (FT-15, PostgreSQL only). Each checks that no token is lost, duplicated or brought
@@ -9,6 +10,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use futures::future::join_all;
 use portcullis::config::{RawSettings, ServerConfig};
+use portcullis_core::store::{CodeState, GrantStore};
 use sqlx::Connection;
 
 use crate::browser::{Browser, Flow, VERIFIER};
@@ -73,6 +75,7 @@ async fn ft12_a_restart_keeps_revocations_rotations_and_approvals() {
     let rotated = flow.refresh(&first_refresh, None).await.json();
     let live_refresh = rotated["refresh_token"].as_str().unwrap().to_owned();
     assert_eq!(flow.server.revoke(&flow.web, &access).await.status, StatusCode::OK);
+    crate::support::outlast_duplicate_window().await;
     let db = flow.server.db.share();
     flow.server.state.store.close().await;
 
@@ -149,6 +152,90 @@ async fn ft15_postgres_killing_every_backend_costs_at_most_a_request_per_connect
     for _ in 0..10 {
         assert_eq!(server.token(&client, "svc:read").await.status, StatusCode::OK, "recovered");
     }
+}
+
+/// FT-01 on PostgreSQL: every backend is killed while 50 code exchanges are in flight. Each
+/// code ends either spent with exactly one set of tokens, recorded and working, or unused and
+/// redeemable once. (On SQLite the same is shown by killing the binary: end2end/crash.test.mjs.)
+#[tokio::test]
+async fn ft01_postgres_killed_during_code_exchanges_leaves_each_code_whole() {
+    let flow = Flow::start().await;
+    if !flow.server.db.url.starts_with("postgres") {
+        return; // PostgreSQL only: an in-process SQLite has no server to kill.
+    }
+    let mut browser = Browser::default();
+    let mut codes = Vec::new();
+    for _ in 0..50 {
+        codes.push(flow.code(&mut browser, &[]).await);
+    }
+
+    let mut admin = sqlx::AnyConnection::connect(&flow.server.db.url).await.unwrap();
+    let kill = async {
+        let mut killed = 0i64;
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            killed += sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        }
+        killed
+    };
+    let (replies, killed) =
+        tokio::join!(join_all(codes.iter().map(|code| flow.exchange(code, VERIFIER))), kill);
+    assert!(killed > 0);
+
+    let (mut answered, mut failed) = (0, 0);
+    for (code, reply) in codes.iter().zip(&replies) {
+        let hash = flow.server.state.hasher.hash(code);
+        let (record, state) = flow.server.state.store.find_code(&hash).await.unwrap().unwrap();
+        let issued = tokens_of_grant(&flow.server, &record.grant_id).await;
+        match reply.status {
+            StatusCode::OK => {
+                answered += 1;
+                assert_eq!(issued, (1, 1), "one access and one refresh token");
+                let access = reply.json()["access_token"].as_str().unwrap().to_owned();
+                let introspected = flow.server.introspect(&flow.web, &access).await.json();
+                assert_eq!(introspected["active"], true, "an answered token works");
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                failed += 1;
+                if state == CodeState::Unused {
+                    assert_eq!(issued, (0, 0), "an unused code issued nothing");
+                    let retry = flow.exchange(code, VERIFIER).await;
+                    assert_eq!(retry.status, StatusCode::OK, "still redeemable");
+                    assert_eq!(flow.exchange(code, VERIFIER).await.error(), "invalid_grant");
+                } else {
+                    // Committed, and the answer lost with the connection.
+                    assert!(matches!(state, CodeState::Spent { tokens_issued: true, .. }));
+                    assert_eq!(issued, (1, 1), "spent with its tokens");
+                }
+            }
+            other => panic!("an exchange answered {other}: {}", reply.text()),
+        }
+    }
+    eprintln!("FT-01: {answered} answered, {failed} failed, {killed} backends killed");
+    assert_eq!(answered + failed, 50);
+}
+
+/// How many access and refresh tokens a grant has, straight from the database.
+async fn tokens_of_grant(server: &TestServer, grant_id: &str) -> (i64, i64) {
+    let mut db = sqlx::AnyConnection::connect(&server.db.url).await.unwrap();
+    let count = |table: &str| format!("SELECT COUNT(*) FROM {table} WHERE grant_id = $1");
+    let access: i64 = sqlx::query_scalar(&count("tokens"))
+        .bind(grant_id)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    let refresh: i64 = sqlx::query_scalar(&count("refresh_tokens"))
+        .bind(grant_id)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    (access, refresh)
 }
 
 /// FT-17: after restoring an old backup, what was revoked since would be live again. The

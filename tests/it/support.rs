@@ -137,6 +137,11 @@ impl TestServer {
         reply.json()["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// What `/metrics` would answer now.
+    pub fn metrics(&self) -> String {
+        self.state.metrics.render(&self.state.store.pool_stats())
+    }
+
     pub async fn introspect(&self, caller: &TestClient, token: &str) -> Reply {
         let body = format!("token={}", urlencode(token));
         self.post_form("/oauth2/introspect", Some(&caller.basic()), &body).await
@@ -215,6 +220,13 @@ impl TestServer {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// Waits until a spent code or refresh token presented again counts as a replay, not as a
+/// concurrent duplicate (`DUPLICATE_WINDOW_SECONDS`, compared in whole seconds).
+pub async fn outlast_duplicate_window() {
+    let window = portcullis_core::grant::authorization_code::DUPLICATE_WINDOW_SECONDS;
+    tokio::time::sleep(Duration::from_secs(window as u64 + 1)).await;
 }
 
 pub fn urlencode(value: &str) -> String {

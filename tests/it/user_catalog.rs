@@ -411,7 +411,8 @@ async fn b05_concurrent_redemptions_give_exactly_one_set_of_tokens() {
     let access = winners[0].json()["access_token"].as_str().unwrap().to_owned();
     assert!(active(&flow, &access).await, "B-05: the winner's token is live");
 
-    // A replay after the winner's tokens were recorded revokes them (B-03).
+    // A replay once the duplicates are over revokes the winner's tokens (B-03).
+    crate::support::outlast_duplicate_window().await;
     assert_eq!(flow.exchange(&code, VERIFIER).await.error(), "invalid_grant");
     assert!(!active(&flow, &access).await, "B-03");
 }
@@ -540,12 +541,9 @@ async fn c01_c06_pkce_is_required_and_well_formed() {
 async fn d03_concurrent_refreshes_leave_one_live_successor() {
     let flow = Flow::start().await;
     let (_, refresh) = grant(&flow, &mut Browser::default(), &[]).await;
-    // Each duplicate is judged when it reaches the data. One left waiting for a database
-    // connection to be opened until the winner's answer is out is, by then, indistinguishable
-    // from a replay (D-02), which revokes: open the connections first, and send fewer
-    // duplicates than the pool holds.
-    join_all((0..8).map(|_| flow.server.get("/readyz"))).await;
-    let attempts = join_all((0..8).map(|_| flow.refresh(&refresh, None))).await;
+    // More twins than the pool has connections: those that queue behind the winner are still
+    // judged by the time they arrived, so none of them revokes the family.
+    let attempts = join_all((0..20).map(|_| flow.refresh(&refresh, None))).await;
     let successors: Vec<String> = attempts
         .iter()
         .filter(|r| r.status == StatusCode::OK)
@@ -561,6 +559,19 @@ async fn d03_concurrent_refreshes_leave_one_live_successor() {
         StatusCode::OK,
         "D-03: it survives"
     );
+}
+
+#[tokio::test]
+async fn d04_only_the_immediate_predecessor_is_a_duplicate() {
+    let flow = Flow::start().await;
+    let (access, first) = grant(&flow, &mut Browser::default(), &[]).await;
+    let second = flow.refresh(&first, None).await.json()["refresh_token"].as_str().unwrap().to_owned();
+    let third = flow.refresh(&second, None).await.json()["refresh_token"].as_str().unwrap().to_owned();
+
+    // Inside the duplicate window, but two generations old: a replay that revokes the family.
+    assert_eq!(flow.refresh(&first, None).await.error(), "invalid_grant", "D-04");
+    assert_eq!(flow.refresh(&third, None).await.error(), "invalid_grant", "D-04: revoked");
+    assert!(!active(&flow, &access).await);
 }
 
 #[tokio::test]
@@ -668,6 +679,7 @@ async fn d12_d18_d19_disabled_clients_restarts_and_client_credentials() {
 
     // D-18: another process over the same database (a restart) still refuses the spent token
     // and revokes the family.
+    crate::support::outlast_duplicate_window().await;
     let restarted = flow.server.second_instance().await;
     restarted.wait_for_client(&web).await;
     let body = format!("grant_type=refresh_token&refresh_token={}", urlencode(&refresh));

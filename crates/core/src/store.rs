@@ -318,17 +318,21 @@ pub struct CodeRecord {
     pub expires_at: UnixTime,
 }
 
-/// What redeeming a code found.
+/// How far a code got: a code is spent once, by its first redemption, whatever follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeState {
+    Unused,
+    /// Spent at `at`; `tokens_issued` when that redemption recorded tokens (a failed check
+    /// burns a code without issuing any).
+    Spent { at: UnixTime, tokens_issued: bool },
+}
+
+/// What a redemption writes, all in the transaction that spends the code or the refresh
+/// token: the access token's record and, when the client may refresh, the new refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CodeRedemption {
-    /// First use: the code is now spent.
-    Fresh(CodeRecord),
-    /// Spent by a redemption that is still issuing its tokens: a concurrent duplicate (a retry
-    /// or a race), refused without revoking anything, as there is nothing issued yet.
-    InFlight(CodeRecord),
-    /// The code had been redeemed and its tokens issued: a replay.
-    AlreadyUsed(CodeRecord),
-    Unknown,
+pub struct IssuedGrantTokens {
+    pub access: TokenRecord,
+    pub refresh: Option<RefreshRecord>,
 }
 
 /// A refresh token as stored (only as a keyed hash).
@@ -345,30 +349,49 @@ pub struct RefreshRecord {
     pub expires_at: UnixTime,
 }
 
-/// What presenting a refresh token found.
+/// Where a refresh token stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshState {
+    Live,
+    /// Rotated at `at`; `successor_live` while the token it was exchanged for is itself
+    /// neither rotated nor revoked (this is the family's immediate predecessor).
+    Rotated { at: UnixTime, successor_live: bool },
+    Revoked,
+}
+
+/// What presenting a refresh token for rotation found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshRotation {
-    /// It was live: it is now rotated and `successor` is live instead, in one transaction.
+    /// It was live: it is now rotated and the successor is live instead, in one transaction.
     Rotated(RefreshRecord),
-    /// It had been rotated or revoked before: a replay (the caller revokes the family).
-    Replayed(RefreshRecord),
+    /// It was rotated or revoked before this transaction: nothing was written.
+    AlreadySpent(RefreshRecord),
     Unknown,
 }
 
 pub trait GrantStore {
     fn insert_code(&self, code: &CodeRecord) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Marks the code used, once, atomically.
-    fn redeem_code(
+    /// The code with this hash and how far it got.
+    fn find_code(
+        &self,
+        code_hash: &[u8],
+    ) -> impl Future<Output = StoreResult<Option<(CodeRecord, CodeState)>>> + Send;
+    /// Spends an unused code without issuing anything (its redemption failed a check); false
+    /// when it was already spent.
+    fn burn_code(
         &self,
         code_hash: &[u8],
         now: UnixTime,
-    ) -> impl Future<Output = StoreResult<CodeRedemption>> + Send;
-    /// Notes that the tokens of a redeemed code are recorded: from now on a replay revokes them.
-    fn mark_code_issued(
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Spends the code and records `issued` in one transaction, if and only if the code is
+    /// still unused: true when committed, false (nothing written) when another redemption
+    /// spent it first. A crash leaves the code either unused or spent with its tokens.
+    fn exchange_code(
         &self,
         code_hash: &[u8],
+        issued: &IssuedGrantTokens,
         now: UnixTime,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     fn insert_refresh_token(
         &self,
         token: &RefreshRecord,
@@ -378,27 +401,21 @@ pub trait GrantStore {
         &self,
         token_hash: &[u8],
     ) -> impl Future<Output = StoreResult<Option<(RefreshRecord, bool)>>> + Send;
-    /// Retires the presented token and inserts `successor` in one transaction, if and only if
-    /// the presented token is live: a crash never leaves zero or two live tokens in a family.
+    /// The refresh token with this hash and where it stands, from one read.
+    fn refresh_token_state(
+        &self,
+        token_hash: &[u8],
+    ) -> impl Future<Output = StoreResult<Option<(RefreshRecord, RefreshState)>>> + Send;
+    /// Retires the presented token, inserts its successor and records the new access token in
+    /// one transaction, if and only if the presented token is live: a crash never leaves zero
+    /// or two live tokens in a family, nor a successor without its access token.
     fn rotate_refresh_token(
         &self,
         presented_hash: &[u8],
         successor: &RefreshRecord,
+        access: &TokenRecord,
         now: UnixTime,
     ) -> impl Future<Output = StoreResult<RefreshRotation>> + Send;
-    /// Whether the token was rotated by a request that has not answered yet (a concurrent
-    /// duplicate, see [`GrantStore::mark_rotation_delivered`]).
-    fn rotation_in_flight(
-        &self,
-        token_hash: &[u8],
-    ) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// Notes that the rotation of this token has produced its answer: from now on presenting
-    /// the token again is a replay.
-    fn mark_rotation_delivered(
-        &self,
-        token_hash: &[u8],
-        now: UnixTime,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Revokes every refresh and access token of a grant; returns the revoked access-token
     /// jtis (announced on the change feed).
     fn revoke_grant(

@@ -1,12 +1,14 @@
 //! Authorization codes and refresh-token families, and revoking a whole grant.
 
 use portcullis_core::store::{
-    CodeRecord, CodeRedemption, GrantStore, RefreshRecord, RefreshRotation, StoreResult,
+    CodeRecord, CodeState, GrantStore, IssuedGrantTokens, RefreshRecord, RefreshRotation,
+    RefreshState, StoreResult, TokenRecord,
 };
 use portcullis_core::UnixTime;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::tokens::insert_tokens;
 use crate::{map_err, record_change, SqlStore};
 
 const CODE_COLUMNS: &str = "code_hash, grant_id, client_id, user_id, redirect_uri, scopes, \
@@ -87,49 +89,69 @@ impl GrantStore for SqlStore {
         Ok(())
     }
 
-    // FIXME(user-grant-commits): the code and refresh paths commit three or four times per
-    // request (spend, successor, delivery mark, plus the group-committed token record), so on
-    // SQLite with synchronous=FULL they run at about 1,000 per second (docs/benchmarks.md);
-    // batching them through the group-commit writer as token records are would lift that.
-    async fn redeem_code(&self, code_hash: &[u8], now: UnixTime) -> StoreResult<CodeRedemption> {
-        // The conditional update is the single point of truth: of two concurrent redemptions
-        // exactly one changes the row.
-        let spent = sqlx::query(
-            "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(code_hash.to_vec())
-        .execute(&self.writer)
-        .await
-        .map_err(map_err)?
-        .rows_affected()
-            > 0;
+    async fn find_code(&self, code_hash: &[u8]) -> StoreResult<Option<(CodeRecord, CodeState)>> {
         let sql = format!(
-            "SELECT {CODE_COLUMNS}, tokens_issued_at FROM authorization_codes WHERE code_hash = $1"
+            "SELECT {CODE_COLUMNS}, used_at, tokens_issued_at FROM authorization_codes \
+             WHERE code_hash = $1"
         );
         let row = sqlx::query(&sql)
             .bind(code_hash.to_vec())
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)?;
-        let Some(row) = row else { return Ok(CodeRedemption::Unknown) };
+        let Some(row) = row else { return Ok(None) };
+        let used: Option<i64> = row.try_get("used_at").map_err(map_err)?;
         let issued: Option<i64> = row.try_get("tokens_issued_at").map_err(map_err)?;
-        let record = code_from_row(&row)?;
-        Ok(match (spent, issued) {
-            (true, _) => CodeRedemption::Fresh(record),
-            (false, None) => CodeRedemption::InFlight(record),
-            (false, Some(_)) => CodeRedemption::AlreadyUsed(record),
-        })
+        let state = match used {
+            None => CodeState::Unused,
+            Some(at) => CodeState::Spent { at, tokens_issued: issued.is_some() },
+        };
+        Ok(Some((code_from_row(&row)?, state)))
     }
 
-    async fn mark_code_issued(&self, code_hash: &[u8], now: UnixTime) -> StoreResult<()> {
-        sqlx::query("UPDATE authorization_codes SET tokens_issued_at = $1 WHERE code_hash = $2")
-            .bind(now)
-            .bind(code_hash.to_vec())
-            .execute(&self.writer)
-            .await
-            .map_err(map_err)?;
-        Ok(())
+    async fn burn_code(&self, code_hash: &[u8], now: UnixTime) -> StoreResult<bool> {
+        let burnt = sqlx::query(
+            "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(code_hash.to_vec())
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
+        Ok(burnt.rows_affected() > 0)
+    }
+
+    async fn exchange_code(
+        &self,
+        code_hash: &[u8],
+        issued: &IssuedGrantTokens,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        // The conditional update is the single point of truth: of two concurrent redemptions
+        // exactly one changes the row, and the other writes nothing.
+        let spent = sqlx::query(
+            "UPDATE authorization_codes SET used_at = $1, tokens_issued_at = $1 \
+             WHERE code_hash = $2 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(code_hash.to_vec())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+            > 0;
+        if !spent {
+            tx.rollback().await.map_err(map_err)?;
+            return Ok(false);
+        }
+
+        if let Some(refresh) = &issued.refresh {
+            insert_refresh(&mut tx, refresh).await?;
+        }
+        insert_tokens(&mut tx, std::slice::from_ref(&issued.access)).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
     }
 
     async fn insert_refresh_token(&self, token: &RefreshRecord) -> StoreResult<()> {
@@ -157,18 +179,66 @@ impl GrantStore for SqlStore {
         Ok(Some((refresh_from_row(&row)?, rotated.is_none() && revoked.is_none())))
     }
 
+    async fn refresh_token_state(
+        &self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<(RefreshRecord, RefreshState)>> {
+        // One read, so a duplicate is judged by a consistent picture of the token and its
+        // successor, not by what another request finished in between.
+        let columns: Vec<String> =
+            REFRESH_COLUMNS.split(", ").map(|column| format!("presented.{column}")).collect();
+        let sql = format!(
+            "SELECT {}, presented.rotated_at, presented.revoked_at, \
+             successor.rotated_at AS successor_rotated_at, \
+             successor.revoked_at AS successor_revoked_at, \
+             successor.token_hash AS successor_found \
+             FROM refresh_tokens presented \
+             LEFT JOIN refresh_tokens successor \
+             ON successor.token_hash = presented.successor_hash \
+             WHERE presented.token_hash = $1",
+            columns.join(", ")
+        );
+        let row = sqlx::query(&sql)
+            .bind(token_hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+
+        let rotated: Option<i64> = row.try_get("rotated_at").map_err(map_err)?;
+        let revoked: Option<i64> = row.try_get("revoked_at").map_err(map_err)?;
+        let successor_found: Option<Vec<u8>> = row.try_get("successor_found").map_err(map_err)?;
+        let successor_rotated: Option<i64> =
+            row.try_get("successor_rotated_at").map_err(map_err)?;
+        let successor_revoked: Option<i64> =
+            row.try_get("successor_revoked_at").map_err(map_err)?;
+        let state = match (revoked, rotated) {
+            (Some(_), _) => RefreshState::Revoked,
+            (None, None) => RefreshState::Live,
+            (None, Some(at)) => RefreshState::Rotated {
+                at,
+                successor_live: successor_found.is_some()
+                    && successor_rotated.is_none()
+                    && successor_revoked.is_none(),
+            },
+        };
+        Ok(Some((refresh_from_row(&row)?, state)))
+    }
+
     async fn rotate_refresh_token(
         &self,
         presented_hash: &[u8],
         successor: &RefreshRecord,
+        access: &TokenRecord,
         now: UnixTime,
     ) -> StoreResult<RefreshRotation> {
         let mut tx = self.writer.begin().await.map_err(map_err)?;
         let rotated = sqlx::query(
-            "UPDATE refresh_tokens SET rotated_at = $1 \
-             WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL",
+            "UPDATE refresh_tokens SET rotated_at = $1, successor_hash = $2 \
+             WHERE token_hash = $3 AND rotated_at IS NULL AND revoked_at IS NULL",
         )
         .bind(now)
+        .bind(successor.token_hash.clone())
         .bind(presented_hash.to_vec())
         .execute(&mut *tx)
         .await
@@ -188,33 +258,13 @@ impl GrantStore for SqlStore {
         let presented = refresh_from_row(&row)?;
         if !rotated {
             tx.rollback().await.map_err(map_err)?;
-            return Ok(RefreshRotation::Replayed(presented));
+            return Ok(RefreshRotation::AlreadySpent(presented));
         }
+
         insert_refresh(&mut tx, successor).await?;
+        insert_tokens(&mut tx, std::slice::from_ref(access)).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(RefreshRotation::Rotated(presented))
-    }
-
-    async fn rotation_in_flight(&self, token_hash: &[u8]) -> StoreResult<bool> {
-        let row = sqlx::query(
-            "SELECT token_hash FROM refresh_tokens WHERE token_hash = $1 \
-             AND rotated_at IS NOT NULL AND rotation_delivered_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(token_hash.to_vec())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(row.is_some())
-    }
-
-    async fn mark_rotation_delivered(&self, token_hash: &[u8], now: UnixTime) -> StoreResult<()> {
-        sqlx::query("UPDATE refresh_tokens SET rotation_delivered_at = $1 WHERE token_hash = $2")
-            .bind(now)
-            .bind(token_hash.to_vec())
-            .execute(&self.writer)
-            .await
-            .map_err(map_err)?;
-        Ok(())
     }
 
     async fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> StoreResult<Vec<String>> {
@@ -291,33 +341,5 @@ impl GrantStore for SqlStore {
         }
         tx.commit().await.map_err(map_err)?;
         Ok(jtis)
-    }
-}
-
-impl SqlStore {
-    /// A refresh token's record and, from the same read, whether it is live and whether it was
-    /// spent by a request that is still answering (rotated, successor not yet delivered). One
-    /// read, so a duplicate is judged by what held when it arrived, not by what another request
-    /// finished in between.
-    pub async fn refresh_token_state(
-        &self,
-        token_hash: &[u8],
-    ) -> StoreResult<Option<(RefreshRecord, bool, bool)>> {
-        let sql = format!(
-            "SELECT {REFRESH_COLUMNS}, rotated_at, rotation_delivered_at, revoked_at \
-             FROM refresh_tokens WHERE token_hash = $1"
-        );
-        let row = sqlx::query(&sql)
-            .bind(token_hash.to_vec())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let rotated: Option<i64> = row.try_get("rotated_at").map_err(map_err)?;
-        let delivered: Option<i64> = row.try_get("rotation_delivered_at").map_err(map_err)?;
-        let revoked: Option<i64> = row.try_get("revoked_at").map_err(map_err)?;
-        let live = rotated.is_none() && revoked.is_none();
-        let in_flight = rotated.is_some() && delivered.is_none() && revoked.is_none();
-        Ok(Some((refresh_from_row(&row)?, live, in_flight)))
     }
 }

@@ -13,42 +13,51 @@ use crate::{corrupt, map_err, record_change, SqlStore};
 
 const TOKEN_COLUMNS: usize = 8;
 
+/// Inserts token records on `conn`, in one statement; the grant paths call it inside the
+/// transaction that spends their code or refresh token.
+pub(crate) async fn insert_tokens(
+    conn: &mut sqlx::AnyConnection,
+    tokens: &[TokenRecord],
+) -> StoreResult<()> {
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    let mut sql = String::from(
+        "INSERT INTO tokens \
+         (jti, client_id, subject, scopes, grant_type, issued_at, expires_at, grant_id) \
+         VALUES ",
+    );
+    for i in 0..tokens.len() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let base = i * TOKEN_COLUMNS;
+        let params: Vec<String> = (1..=TOKEN_COLUMNS).map(|c| format!("${}", base + c)).collect();
+        sql.push('(');
+        sql.push_str(&params.join(", "));
+        sql.push(')');
+    }
+
+    let mut query = sqlx::query(&sql);
+    for t in tokens {
+        query = query
+            .bind(&t.jti)
+            .bind(&t.client_id)
+            .bind(&t.subject)
+            .bind(&t.scopes)
+            .bind(t.grant_type.as_str())
+            .bind(t.issued_at)
+            .bind(t.expires_at)
+            .bind(t.grant_id.as_deref());
+    }
+    query.execute(conn).await.map_err(map_err)?;
+    Ok(())
+}
+
 impl TokenStore for SqlStore {
     async fn record_tokens(&self, tokens: &[TokenRecord]) -> StoreResult<()> {
-        if tokens.is_empty() {
-            return Ok(());
-        }
-        let mut sql = String::from(
-            "INSERT INTO tokens \
-             (jti, client_id, subject, scopes, grant_type, issued_at, expires_at, grant_id) \
-             VALUES ",
-        );
-        for i in 0..tokens.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let base = i * TOKEN_COLUMNS;
-            let params: Vec<String> =
-                (1..=TOKEN_COLUMNS).map(|c| format!("${}", base + c)).collect();
-            sql.push('(');
-            sql.push_str(&params.join(", "));
-            sql.push(')');
-        }
-
-        let mut query = sqlx::query(&sql);
-        for t in tokens {
-            query = query
-                .bind(&t.jti)
-                .bind(&t.client_id)
-                .bind(&t.subject)
-                .bind(&t.scopes)
-                .bind(t.grant_type.as_str())
-                .bind(t.issued_at)
-                .bind(t.expires_at)
-                .bind(t.grant_id.as_deref());
-        }
-        query.execute(&self.writer).await.map_err(map_err)?;
-        Ok(())
+        let mut conn = self.writer.acquire().await.map_err(map_err)?;
+        insert_tokens(&mut conn, tokens).await
     }
 
     async fn get_token(&self, jti: &str) -> StoreResult<Option<TokenState>> {

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use portcullis_core::client::GrantType;
 use portcullis_core::store::{
-    CodeRecord, CodeRedemption, ConsentStore, GrantStore, RefreshRecord, RefreshRotation,
+    CodeRecord, CodeState, ConsentStore, GrantStore, IssuedGrantTokens, RefreshRecord,
+    RefreshRotation, RefreshState,
     StoreError, TokenRecord, TokenStore, UserStore,
 };
 use portcullis_core::user::{User, UserStatus};
@@ -98,70 +99,148 @@ async fn users_round_trip_and_usernames_are_unique() {
     assert_eq!(store.list_users().await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn a_code_is_redeemed_once_and_a_replay_is_recognised() {
-    let (store, _db) = store().await;
-    store.insert_code(&code(1)).await.unwrap();
-    assert_eq!(store.redeem_code(&[1; 32], 1_010).await.unwrap(), CodeRedemption::Fresh(code(1)));
-    // Until the first redemption's tokens are recorded a second one is a concurrent duplicate,
-    // afterwards a replay.
-    assert_eq!(
-        store.redeem_code(&[1; 32], 1_015).await.unwrap(),
-        CodeRedemption::InFlight(code(1))
-    );
-    store.mark_code_issued(&[1; 32], 1_016).await.unwrap();
-    assert_eq!(
-        store.redeem_code(&[1; 32], 1_020).await.unwrap(),
-        CodeRedemption::AlreadyUsed(code(1))
-    );
-    assert_eq!(store.redeem_code(&[9; 32], 1_010).await.unwrap(), CodeRedemption::Unknown);
+fn issued(jti: &str, grant: &str, refresh_hash: Option<u8>) -> IssuedGrantTokens {
+    IssuedGrantTokens {
+        access: access(jti, Some(grant)),
+        refresh: refresh_hash.map(|hash| refresh(hash, grant)),
+    }
+}
+
+/// Rotates the token whose hash is `presented` into `successor`, recording access token `jti`.
+async fn rotate(
+    store: &SqlStore,
+    presented: u8,
+    successor: RefreshRecord,
+    jti: &str,
+    now: i64,
+) -> portcullis_core::store::StoreResult<RefreshRotation> {
+    let access = access(jti, Some(&successor.grant_id));
+    store.rotate_refresh_token(&[presented; 32], &successor, &access, now).await
 }
 
 #[tokio::test]
-async fn concurrent_redemptions_of_one_code_spend_it_exactly_once() {
+async fn a_code_is_exchanged_once_with_its_tokens_in_the_same_commit() {
+    let (store, _db) = store().await;
+    store.insert_code(&code(1)).await.unwrap();
+    assert_eq!(store.find_code(&[1; 32]).await.unwrap(), Some((code(1), CodeState::Unused)));
+
+    assert!(store.exchange_code(&[1; 32], &issued("a1", "g1", Some(5)), 1_010).await.unwrap());
+    let spent = CodeState::Spent { at: 1_010, tokens_issued: true };
+    assert_eq!(store.find_code(&[1; 32]).await.unwrap(), Some((code(1), spent)));
+    assert!(store.get_token("a1").await.unwrap().is_some(), "the access token is recorded");
+    assert!(store.find_refresh_token(&[5; 32]).await.unwrap().unwrap().1, "the refresh token");
+
+    // A second exchange writes nothing, whatever it carries.
+    assert!(!store.exchange_code(&[1; 32], &issued("a2", "g1", Some(6)), 1_020).await.unwrap());
+    assert_eq!(store.get_token("a2").await.unwrap(), None);
+    assert_eq!(store.find_refresh_token(&[6; 32]).await.unwrap(), None);
+    assert_eq!(store.find_code(&[9; 32]).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_burnt_code_issued_nothing_and_cannot_be_exchanged() {
+    let (store, _db) = store().await;
+    store.insert_code(&code(1)).await.unwrap();
+    assert!(store.burn_code(&[1; 32], 1_010).await.unwrap());
+    assert!(!store.burn_code(&[1; 32], 1_011).await.unwrap(), "already spent");
+    let burnt = CodeState::Spent { at: 1_010, tokens_issued: false };
+    assert_eq!(store.find_code(&[1; 32]).await.unwrap(), Some((code(1), burnt)));
+    assert!(!store.exchange_code(&[1; 32], &issued("a1", "g1", None), 1_020).await.unwrap());
+    assert_eq!(store.get_token("a1").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn an_exchange_that_cannot_record_its_tokens_leaves_the_code_unused() {
+    let (store, _db) = store().await;
+    store.insert_code(&code(1)).await.unwrap();
+    store.insert_code(&code(2)).await.unwrap();
+    assert!(store.exchange_code(&[2; 32], &issued("a1", "g2", None), 1_010).await.unwrap());
+
+    // The same jti again violates the tokens table's key inside the transaction: the spend of
+    // code 1 must roll back with it (FT-01: never "code spent, tokens missing").
+    let failing = issued("a1", "g1", Some(7));
+    assert!(store.exchange_code(&[1; 32], &failing, 1_020).await.is_err());
+    assert_eq!(store.find_code(&[1; 32]).await.unwrap(), Some((code(1), CodeState::Unused)));
+    assert_eq!(store.find_refresh_token(&[7; 32]).await.unwrap(), None);
+    assert!(store.exchange_code(&[1; 32], &issued("a3", "g1", None), 1_030).await.unwrap());
+}
+
+#[tokio::test]
+async fn concurrent_exchanges_of_one_code_commit_exactly_once() {
     let (store, _db) = store().await;
     store.insert_code(&code(2)).await.unwrap();
     let store = Arc::new(store);
-    let attempts: Vec<_> = (0..8)
-        .map(|_| {
+    let attempts: Vec<_> = (0..8u8)
+        .map(|i| {
             let store = store.clone();
-            tokio::spawn(async move { store.redeem_code(&[2; 32], 1_010).await.unwrap() })
+            let tokens = issued(&format!("a{i}"), "g2", Some(10 + i));
+            tokio::spawn(async move { store.exchange_code(&[2; 32], &tokens, 1_010).await })
         })
         .collect();
-    let mut fresh = 0;
+    let mut committed = 0;
     for attempt in attempts {
-        if matches!(attempt.await.unwrap(), CodeRedemption::Fresh(_)) {
-            fresh += 1;
+        if attempt.await.unwrap().unwrap() {
+            committed += 1;
         }
     }
-    assert_eq!(fresh, 1);
+    assert_eq!(committed, 1);
+    let mut recorded = 0;
+    for i in 0..8u8 {
+        if store.get_token(&format!("a{i}")).await.unwrap().is_some() {
+            recorded += 1;
+        }
+    }
+    assert_eq!(recorded, 1, "one set of tokens");
 }
 
 #[tokio::test]
-async fn rotation_keeps_exactly_one_live_token_and_recognises_replays() {
+async fn rotation_keeps_exactly_one_live_token_and_knows_the_immediate_predecessor() {
     let (store, _db) = store().await;
     store.insert_refresh_token(&refresh(1, "g1")).await.unwrap();
+    assert_eq!(
+        store.refresh_token_state(&[1; 32]).await.unwrap(),
+        Some((refresh(1, "g1"), RefreshState::Live))
+    );
 
     let successor = RefreshRecord { issued_at: 1_500, ..refresh(2, "g1") };
-    let rotated = store.rotate_refresh_token(&[1; 32], &successor, 1_500).await.unwrap();
+    let rotated = rotate(&store, 1, successor, "a1", 1_500).await.unwrap();
     assert_eq!(rotated, RefreshRotation::Rotated(refresh(1, "g1")));
-    assert!(!store.find_refresh_token(&[1; 32]).await.unwrap().unwrap().1);
-    let (stored, live) = store.find_refresh_token(&[2; 32]).await.unwrap().unwrap();
-    assert!(live);
+    assert!(store.get_token("a1").await.unwrap().is_some(), "recorded with the rotation");
+    let (stored, state) = store.refresh_token_state(&[2; 32]).await.unwrap().unwrap();
+    assert_eq!(state, RefreshState::Live);
     assert_eq!(stored.expires_at, 5_000, "rotation keeps the family's absolute end");
+    let predecessor = RefreshState::Rotated { at: 1_500, successor_live: true };
+    assert_eq!(store.refresh_token_state(&[1; 32]).await.unwrap().unwrap().1, predecessor);
 
-    // Until the rotation's answer is out, presenting the spent token is a concurrent duplicate.
-    assert!(store.rotation_in_flight(&[1; 32]).await.unwrap());
-    store.mark_rotation_delivered(&[1; 32], 1_501).await.unwrap();
-    assert!(!store.rotation_in_flight(&[1; 32]).await.unwrap());
-    assert!(!store.rotation_in_flight(&[2; 32]).await.unwrap(), "the live successor");
+    // Once the successor is rotated in turn, the first token is two generations old.
+    let third = RefreshRecord { issued_at: 1_600, ..refresh(3, "g1") };
+    let again = rotate(&store, 2, third, "a2", 1_600).await.unwrap();
+    assert!(matches!(again, RefreshRotation::Rotated(_)));
+    let older = RefreshState::Rotated { at: 1_500, successor_live: false };
+    assert_eq!(store.refresh_token_state(&[1; 32]).await.unwrap().unwrap().1, older);
 
-    // The spent token again: a replay, and no successor is stored.
-    let again = store.rotate_refresh_token(&[1; 32], &refresh(3, "g1"), 1_600).await.unwrap();
-    assert_eq!(again, RefreshRotation::Replayed(refresh(1, "g1")));
-    assert_eq!(store.find_refresh_token(&[3; 32]).await.unwrap(), None);
-    let unknown = store.rotate_refresh_token(&[7; 32], &refresh(8, "g1"), 1_600).await.unwrap();
+    // A spent token writes nothing; an unknown one is unknown.
+    let spent = rotate(&store, 1, refresh(4, "g1"), "a3", 1_700).await.unwrap();
+    assert_eq!(spent, RefreshRotation::AlreadySpent(refresh(1, "g1")));
+    assert_eq!(store.find_refresh_token(&[4; 32]).await.unwrap(), None);
+    assert_eq!(store.get_token("a3").await.unwrap(), None);
+    let unknown = rotate(&store, 7, refresh(8, "g1"), "a4", 1_700).await.unwrap();
     assert_eq!(unknown, RefreshRotation::Unknown);
+
+    store.revoke_grant("g1", 1_800).await.unwrap();
+    assert_eq!(store.refresh_token_state(&[3; 32]).await.unwrap().unwrap().1, RefreshState::Revoked);
+}
+
+#[tokio::test]
+async fn a_rotation_that_cannot_record_its_access_token_keeps_the_old_token_live() {
+    let (store, _db) = store().await;
+    store.insert_refresh_token(&refresh(1, "g1")).await.unwrap();
+    store.record_tokens(&[access("a1", Some("g1"))]).await.unwrap();
+
+    // A duplicate jti fails the insert inside the transaction (FT-02: never zero live tokens).
+    assert!(rotate(&store, 1, refresh(2, "g1"), "a1", 1_500).await.is_err());
+    assert_eq!(store.refresh_token_state(&[1; 32]).await.unwrap().unwrap().1, RefreshState::Live);
+    assert_eq!(store.find_refresh_token(&[2; 32]).await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -173,13 +252,13 @@ async fn concurrent_rotations_of_one_token_leave_one_successor() {
         .map(|i| {
             let store = store.clone();
             tokio::spawn(async move {
-                store.rotate_refresh_token(&[1; 32], &refresh(10 + i, "g1"), 1_500).await.unwrap()
+                rotate(&store, 1, refresh(10 + i, "g1"), &format!("a{i}"), 1_500).await
             })
         })
         .collect();
     let mut rotated = 0;
     for attempt in attempts {
-        if matches!(attempt.await.unwrap(), RefreshRotation::Rotated(_)) {
+        if matches!(attempt.await.unwrap().unwrap(), RefreshRotation::Rotated(_)) {
             rotated += 1;
         }
     }

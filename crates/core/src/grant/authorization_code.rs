@@ -5,7 +5,7 @@ use crate::client::{Client, GrantType};
 use crate::error::{ErrorCode, OAuthError};
 use crate::pkce::CodeChallenge;
 use crate::scope::{ScopeRegistry, ScopeSet};
-use crate::store::{CodeRecord, RefreshRecord};
+use crate::store::{CodeRecord, CodeState, RefreshRecord, RefreshState};
 use crate::UnixTime;
 
 fn not_registered(grant: GrantType) -> OAuthError {
@@ -93,6 +93,48 @@ pub fn check_refresh(
         ));
     }
     Ok(requested)
+}
+
+/// How long after a code or refresh token is spent a second presentation still counts as a
+/// concurrent duplicate (a retry, two tabs, a request that queued behind its twin) and not as a
+/// replay. In whole seconds of the server clock, compared with the time each request arrived:
+/// between 1 and 2 s of real time. A duplicate is refused like a replay but revokes nothing,
+/// so the one answer that went out stays valid (SECURITY.md D-03, D-04; RFC 9700 §4.14.2).
+pub const DUPLICATE_WINDOW_SECONDS: UnixTime = 1;
+
+/// What a second presentation of a spent code or refresh token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondUse {
+    /// Refused; nothing is revoked.
+    Duplicate,
+    /// Refused, and everything issued from the grant is revoked (RFC 6749 §4.1.2, RFC 9700
+    /// §4.14.2).
+    Replay,
+}
+
+/// Judges a code found spent. A code burnt by a failed check issued nothing, so there is
+/// nothing to revoke; one whose tokens were issued is a duplicate only within the window.
+pub fn judge_spent_code(state: CodeState, now: UnixTime) -> SecondUse {
+    match state {
+        CodeState::Spent { at, tokens_issued: true } if now - at > DUPLICATE_WINDOW_SECONDS => {
+            SecondUse::Replay
+        }
+        _ => SecondUse::Duplicate,
+    }
+}
+
+/// Judges a refresh token found not live. Only the family's immediate predecessor (its
+/// successor unused) presented within the window is a duplicate; an older generation, a
+/// revoked token or a late presentation is a replay (SECURITY.md D-02, D-04).
+pub fn judge_spent_refresh(state: RefreshState, now: UnixTime) -> SecondUse {
+    match state {
+        RefreshState::Rotated { at, successor_live: true }
+            if now - at <= DUPLICATE_WINDOW_SECONDS =>
+        {
+            SecondUse::Duplicate
+        }
+        _ => SecondUse::Replay,
+    }
 }
 
 #[cfg(test)]
@@ -206,5 +248,24 @@ mod tests {
         assert_eq!(expired.unwrap_err().code, ErrorCode::InvalidGrant);
         let foreign = check_refresh(&token, &client("c2"), None, &registry(), 200);
         assert_eq!(foreign.unwrap_err().code, ErrorCode::InvalidGrant);
+    }
+
+    #[test]
+    fn a_spent_code_is_a_duplicate_within_the_window_and_a_replay_after_it() {
+        let spent = |at| CodeState::Spent { at, tokens_issued: true };
+        assert_eq!(judge_spent_code(spent(100), 100), SecondUse::Duplicate);
+        assert_eq!(judge_spent_code(spent(100), 101), SecondUse::Duplicate);
+        assert_eq!(judge_spent_code(spent(100), 102), SecondUse::Replay);
+        let burnt = CodeState::Spent { at: 100, tokens_issued: false };
+        assert_eq!(judge_spent_code(burnt, 10_000), SecondUse::Duplicate, "nothing to revoke");
+    }
+
+    #[test]
+    fn only_the_immediate_predecessor_within_the_window_is_a_duplicate() {
+        let rotated = |successor_live| RefreshState::Rotated { at: 100, successor_live };
+        assert_eq!(judge_spent_refresh(rotated(true), 101), SecondUse::Duplicate);
+        assert_eq!(judge_spent_refresh(rotated(true), 102), SecondUse::Replay, "D-02");
+        assert_eq!(judge_spent_refresh(rotated(false), 100), SecondUse::Replay, "D-04");
+        assert_eq!(judge_spent_refresh(RefreshState::Revoked, 100), SecondUse::Replay);
     }
 }
