@@ -66,17 +66,22 @@ load 1 20 0 > "$work/cap-1" & second=$!
 wait "$first" "$second"
 capacity=$(( $(rps_of "$(cat "$work/cap-0")") + $(rps_of "$(cat "$work/cap-1")") ))
 target=$(python3 -c "print(int($capacity * $share))")
-# The offered rate is connections / (latency + pause), and latency falls with the load: settle
-# the pause in three short rounds, each correcting for the latency the last one saw.
+# The offered rate is connections / (latency + pause) per instance, and latency depends on the
+# load of both instances (they share the cores): settle the pause with both loaded, each round
+# correcting for the latency the last one saw, until the pair runs within 2% of the target.
 per_instance=$(( target / 2 ))
 delay=$(python3 -c "print(max(1, round($connections * 1000 / $per_instance / 2)))")
-for round in 1 2 3; do
-    seen=$(rps_of "$(load 0 10 "$delay")")
+for round in 1 2 3 4 5 6; do
+    load 0 10 "$delay" > "$work/cal-0" & first=$!
+    load 1 10 "$delay" > "$work/cal-1" & second=$!
+    wait "$first" "$second"
+    seen=$(( $(rps_of "$(cat "$work/cal-0")") + $(rps_of "$(cat "$work/cal-1")") ))
+    echo "calibration $round: ${seen}/s on both instances with a ${delay} ms pause"
+    python3 -c "import sys; sys.exit(0 if abs($seen - $target) <= 0.02 * $target else 1)" && break
     delay=$(python3 -c "
-cycle_ms = $connections * 1000 / $seen
+cycle_ms = $connections * 1000 / ($seen / 2)
 latency_ms = max(0.0, cycle_ms - $delay)
 print(max(1, round($connections * 1000 / $per_instance - latency_ms)))")
-    echo "calibration $round: ${seen}/s on one instance; next pause ${delay} ms"
 done
 echo "capacity ${capacity}/s; soak target ${target}/s (${share}), ${connections} connections per instance pausing ${delay} ms"
 
@@ -93,6 +98,8 @@ wait "$first" "$second"
 
 echo "==> results"
 cat "$work/soak-0" "$work/soak-1"
+achieved=$(( $(rps_of "$(cat "$work/soak-0")") + $(rps_of "$(cat "$work/soak-1")") ))
+echo "achieved ${achieved}/s: $(python3 -c "print(round(100 * $achieved / $capacity))")% of the measured ${capacity}/s"
 fivexx=0
 answered=0
 for i in 0 1; do

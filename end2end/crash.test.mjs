@@ -39,7 +39,8 @@ async function setUp(server) {
   server.cliWithInput(`${PASSWORD}\n`, 'user', 'create', '--username', 'alice',
     '--email', 'alice@example.com', '--password-stdin');
   await sleep(1000); // the running server picks up CLI changes within a second
-  const auth = `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`;
+  const pair = `${client.client_id}:${client.client_secret}`;
+  const auth = `Basic ${Buffer.from(pair).toString('base64')}`;
   return { clientId: client.client_id, auth };
 }
 
@@ -118,7 +119,7 @@ async function active(url, auth, accessToken) {
   return (await res.json()).active === true;
 }
 
-test('FT-01: kill -9 during 50 code exchanges leaves every code whole', async () => {
+test('FT-01: kill -9 during 50 code exchanges leaves every code whole', async (t) => {
   let server = await startServer();
   const { clientId, auth } = await setUp(server);
   const browser = new Browser(server.url);
@@ -170,12 +171,14 @@ test('FT-01: kill -9 during 50 code exchanges leaves every code whole', async ()
     }
     server = restarted;
   }
+  t.diagnostic(`${interrupted} exchanges were in flight at a kill`);
   assert.ok(interrupted > 0, 'the kill interrupted exchanges in flight');
   assert.deepEqual(sql(server.database, 'PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
   await server.stop({ keepData: false });
 });
 
-test('FT-02: kill -9 during 1,000 refresh rotations leaves one live token per family', async () => {
+test('FT-02: kill -9 during 1,000 refresh rotations leaves one live token per family',
+  async (t) => {
   let server = await startServer();
   const { clientId, auth } = await setUp(server);
   const browser = new Browser(server.url);
@@ -188,6 +191,7 @@ test('FT-02: kill -9 during 1,000 refresh rotations leaves one live token per fa
   for (let i = 0; i < 10; i += 1) families.push(await newFamily());
   let rotations = 0;
   let crashes = 0;
+  let lost = 0;
 
   while (rotations < 1000) {
     let running = true;
@@ -239,6 +243,7 @@ test('FT-02: kill -9 during 1,000 refresh rotations leaves one live token per fa
         rotations += 1;
       } else {
         assert.equal(retry.body.error, 'invalid_grant', JSON.stringify(retry.body));
+        lost += 1;
         next.push(await newFamily());
       }
     }
@@ -249,6 +254,7 @@ test('FT-02: kill -9 during 1,000 refresh rotations leaves one live token per fa
   for (const family of families) {
     assert.equal((await rotate(server.url, auth, family.refresh)).status, 200);
   }
+  t.diagnostic(`${rotations} rotations over ${crashes} kills, ${lost} answers lost after commit`);
   assert.ok(crashes >= 2, `${rotations} rotations over ${crashes} crashes`);
   assert.deepEqual(sql(server.database, 'PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
   await server.stop({ keepData: false });

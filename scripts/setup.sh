@@ -29,8 +29,11 @@ if [ "${PORTCULLIS_SKIP_BROWSER:-}" != 1 ] && ! command -v chromium >/dev/null; 
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
-if ! command -v curl >/dev/null || ! command -v jq >/dev/null; then
-    step "installing curl and jq"
+# curl and jq for the README walk-through; sqlite3 for the crash tests, which read the database
+# file after each kill.
+if ! command -v curl >/dev/null || ! command -v jq >/dev/null || ! command -v sqlite3 >/dev/null
+then
+    step "installing curl, jq and sqlite3"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl jq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl jq sqlite3 >/dev/null
 fi

@@ -181,6 +181,9 @@ pub struct ServerConfig {
     pub authorization_code_lifetime: u32,
     /// Days audit entries are kept; `None` (unset) keeps them for ever. Set explicitly.
     pub audit_retention_days: Option<u32>,
+    /// Days a signing key signs before the key-rotation job replaces it; `None` (unset): keys
+    /// rotate only when an operator runs `portcullis keys rotate`.
+    pub signing_key_rotation_days: Option<u32>,
     /// How long a browser session lasts without activity.
     pub session_lifetime: Duration,
     /// Where `/metrics` is served, apart from the public listener; `None`: not served.
@@ -323,6 +326,17 @@ impl ServerConfig {
                     "PORTCULLIS_AUDIT_RETENTION_DAYS",
                     "days audit entries are kept, 30 to 36500 (unset: for ever)",
                     (30, 36_500),
+                    0,
+                )?),
+            },
+            signing_key_rotation_days: match raw.get("PORTCULLIS_SIGNING_KEY_ROTATION_DAYS") {
+                None => None,
+                Some(_) => Some(bounded(
+                    raw,
+                    "PORTCULLIS_SIGNING_KEY_ROTATION_DAYS",
+                    "days each signing key signs before it is replaced, 1 to 3650 (unset: only \
+                     `portcullis keys rotate` rotates)",
+                    (1, 3_650),
                     0,
                 )?),
             },

@@ -1,7 +1,8 @@
-//! Background jobs that touch shared state: the cleanup of expired rows and the audit-log
-//! retention. Every instance runs the scheduler; each due run is claimed in the database
-//! (`SqlStore::claim_job_run`), so across instances a job runs once per interval, on one of
-//! them. Each job is also safe to run twice: it only deletes what is past its time.
+//! Background jobs that touch shared state: the cleanup of expired rows, the audit-log retention
+//! and the scheduled signing-key rotation. Every instance runs the scheduler; each due run is
+//! claimed in the database (`SqlStore::claim_job_run`), so across instances a job runs once per
+//! interval, on one of them. Each job is also safe to run twice: it only deletes what is past its
+//! time, and only replaces a key that is past its age.
 //!
 //! Usage and failed-authentication counters are not among these jobs: they are counted in each
 //! instance's memory and every instance flushes its own (src/usage.rs), adding to the stored
@@ -10,6 +11,7 @@
 use std::time::Duration;
 
 use portcullis_core::secret::random_id;
+use portcullis_core::store::KeyStore;
 
 use crate::clock::unix_now;
 use crate::http::AppState;
@@ -22,6 +24,9 @@ const CLEANUP_INTERVAL_SECONDS: i64 = 600;
 /// Audit-log retention (only with PORTCULLIS_AUDIT_RETENTION_DAYS).
 pub const AUDIT_PRUNE: &str = "audit-prune";
 const AUDIT_PRUNE_INTERVAL_SECONDS: i64 = 3600;
+/// Replacing signing keys older than PORTCULLIS_SIGNING_KEY_ROTATION_DAYS (only when set).
+pub const KEY_ROTATION: &str = "key-rotation";
+const KEY_ROTATION_INTERVAL_SECONDS: i64 = 3600;
 
 /// One instance's scheduler: claims and runs due jobs every minute until the process ends.
 pub async fn run_jobs(state: AppState) {
@@ -45,6 +50,12 @@ pub async fn run_due_jobs(state: &AppState, holder: &str) -> Vec<&'static str> {
         if claim(state, AUDIT_PRUNE, holder, AUDIT_PRUNE_INTERVAL_SECONDS).await {
             prune_audit(state, days).await;
             ran.push(AUDIT_PRUNE);
+        }
+    }
+    if let Some(days) = state.config.signing_key_rotation_days {
+        if claim(state, KEY_ROTATION, holder, KEY_ROTATION_INTERVAL_SECONDS).await {
+            rotate_old_keys(state, days).await;
+            ran.push(KEY_ROTATION);
         }
     }
     ran
@@ -92,4 +103,55 @@ async fn prune_audit(state: &AppState, retention_days: u32) {
             tracing::warn!(job = AUDIT_PRUNE, error = %err, "could not prune the audit log")
         }
     }
+}
+
+/// Replaces every current signing key that has signed for `days` or more. The retired key
+/// stays in the JWKS for the longest access-token lifetime, so nothing it signed stops
+/// verifying early (FT-11); other instances pick the new key up from the change feed.
+async fn rotate_old_keys(state: &AppState, days: u32) {
+    let keys = match state.store.list_signing_keys().await {
+        Ok(keys) => keys,
+        Err(err) => {
+            state.metrics.job_run(KEY_ROTATION, "failed");
+            tracing::warn!(job = KEY_ROTATION, error = %err, "could not list signing keys");
+            return;
+        }
+    };
+    let oldest_allowed = unix_now() - i64::from(days) * 86_400;
+    let due = keys.iter().filter(|k| k.retired_at.is_none() && k.created_at <= oldest_allowed);
+    let mut outcome = "ok";
+    for key in due {
+        let publish_previous_for = state.config.storage.max_access_token_lifetime;
+        let rotated = crate::bootstrap::rotate_signing_key(
+            &state.store,
+            &state.master_key,
+            key.alg,
+            publish_previous_for,
+        )
+        .await;
+        let kid = match rotated {
+            Ok(kid) => kid,
+            Err(err) => {
+                outcome = "failed";
+                tracing::warn!(job = KEY_ROTATION, alg = %key.alg, error = %err, "rotation failed");
+                continue;
+            }
+        };
+        tracing::info!(job = KEY_ROTATION, alg = %key.alg, kid, previous = key.kid, "key rotated");
+        let details = serde_json::json!({
+            "alg": key.alg.to_string(),
+            "previous": key.kid,
+            "reason": "scheduled",
+            "rotation_days": days,
+        });
+        if let Err(err) = state
+            .operator()
+            .audit("signing_key.rotate", format!("signing_key:{kid}"), details)
+            .await
+        {
+            outcome = "failed";
+            tracing::warn!(job = KEY_ROTATION, error = %err, "a key rotation could not be audited");
+        }
+    }
+    state.metrics.job_run(KEY_ROTATION, outcome);
 }

@@ -2,10 +2,10 @@
 //! (`PORTCULLIS_METRICS_LISTEN`) so they never share a port with the public endpoints.
 //!
 //! Counters live in memory per instance (Prometheus sums instances itself): requests by route
-//! template and status with a latency histogram, tokens issued by grant type and client,
-//! failed client authentications by reason, 429 answers by limiter, API-key verifications by
-//! outcome, job runs, and spent codes and refresh tokens presented again. The database pools are read at scrape time. Labels are route
-//! templates and ids, never a raw path, token or secret.
+//! template and status with a latency histogram, tokens issued by grant type and client, failed
+//! client authentications by reason, 429 answers by limiter, API-key verifications by outcome,
+//! job runs, and spent codes and refresh tokens presented again. The database pools are read at
+//! scrape time. Labels are route templates and ids, never a raw path, token or secret.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

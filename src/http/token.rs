@@ -9,8 +9,7 @@ use axum::Json;
 use portcullis_core::client::{Client, GrantType};
 use portcullis_core::error::{ErrorCode, OAuthError};
 use portcullis_core::grant::authorization_code::{
-    check_code, check_code_binding, check_refresh, judge_spent_code, judge_spent_refresh,
-    SecondUse,
+    check_code, check_code_binding, check_refresh, judge_spent_code, judge_spent_refresh, SecondUse,
 };
 use portcullis_core::grant::{client_credentials, IssueDecision};
 use portcullis_core::id_token::{at_hash, IdTokenClaims, UserClaims};
@@ -108,7 +107,8 @@ async fn exchange(
     match &result {
         Ok(_) => {
             state.metrics.token_issued(grant, client.id.as_str());
-            tracing::info!(client_id = %client.id, grant_type = grant, outcome = "issued", "token issued")
+            let outcome = "issued";
+            tracing::info!(client_id = %client.id, grant_type = grant, outcome, "token issued")
         }
         Err(reply) => {
             let error = reply.error.code.as_str();
@@ -205,7 +205,8 @@ async fn second_code_use(
         tracing::warn!(client_id = %client.id, "authorization code redeemed concurrently");
         return Ok(());
     }
-    let binding = check_code_binding(record, client, form.get("redirect_uri"), form.get("code_verifier"));
+    let binding =
+        check_code_binding(record, client, form.get("redirect_uri"), form.get("code_verifier"));
     if binding.is_err() {
         tracing::warn!(client_id = %client.id, "unbound replay of a used code");
         return Ok(());

@@ -225,11 +225,8 @@ async fn ft01_postgres_killed_during_code_exchanges_leaves_each_code_whole() {
 async fn tokens_of_grant(server: &TestServer, grant_id: &str) -> (i64, i64) {
     let mut db = sqlx::AnyConnection::connect(&server.db.url).await.unwrap();
     let count = |table: &str| format!("SELECT COUNT(*) FROM {table} WHERE grant_id = $1");
-    let access: i64 = sqlx::query_scalar(&count("tokens"))
-        .bind(grant_id)
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
+    let access: i64 =
+        sqlx::query_scalar(&count("tokens")).bind(grant_id).fetch_one(&mut db).await.unwrap();
     let refresh: i64 = sqlx::query_scalar(&count("refresh_tokens"))
         .bind(grant_id)
         .fetch_one(&mut db)

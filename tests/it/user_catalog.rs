@@ -565,8 +565,10 @@ async fn d03_concurrent_refreshes_leave_one_live_successor() {
 async fn d04_only_the_immediate_predecessor_is_a_duplicate() {
     let flow = Flow::start().await;
     let (access, first) = grant(&flow, &mut Browser::default(), &[]).await;
-    let second = flow.refresh(&first, None).await.json()["refresh_token"].as_str().unwrap().to_owned();
-    let third = flow.refresh(&second, None).await.json()["refresh_token"].as_str().unwrap().to_owned();
+    let second =
+        flow.refresh(&first, None).await.json()["refresh_token"].as_str().unwrap().to_owned();
+    let third =
+        flow.refresh(&second, None).await.json()["refresh_token"].as_str().unwrap().to_owned();
 
     // Inside the duplicate window, but two generations old: a replay that revokes the family.
     assert_eq!(flow.refresh(&first, None).await.error(), "invalid_grant", "D-04");

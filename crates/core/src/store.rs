@@ -106,9 +106,9 @@ pub struct StoredSigningKey {
 
 pub trait KeyStore {
     fn list_signing_keys(&self) -> impl Future<Output = StoreResult<Vec<StoredSigningKey>>> + Send;
-    /// Adds `new_key` as the current key of its algorithm and retires that algorithm's previous
-    /// key in one transaction, so each algorithm has at most one current key. `publish_until` is how long the retired key
-    /// stays in the JWKS (the longest lifetime a token it signed can have).
+    /// Adds `new_key` as the current key of its algorithm and retires that algorithm's previous key
+    /// in one transaction, so each algorithm has at most one current key. `publish_until` is how
+    /// long the retired key stays in the JWKS (the longest lifetime a token it signed can have).
     fn rotate_signing_key(
         &self,
         new_key: &StoredSigningKey,
@@ -324,7 +324,10 @@ pub enum CodeState {
     Unused,
     /// Spent at `at`; `tokens_issued` when that redemption recorded tokens (a failed check
     /// burns a code without issuing any).
-    Spent { at: UnixTime, tokens_issued: bool },
+    Spent {
+        at: UnixTime,
+        tokens_issued: bool,
+    },
 }
 
 /// What a redemption writes, all in the transaction that spends the code or the refresh
@@ -355,7 +358,10 @@ pub enum RefreshState {
     Live,
     /// Rotated at `at`; `successor_live` while the token it was exchanged for is itself
     /// neither rotated nor revoked (this is the family's immediate predecessor).
-    Rotated { at: UnixTime, successor_live: bool },
+    Rotated {
+        at: UnixTime,
+        successor_live: bool,
+    },
     Revoked,
 }
 

@@ -62,8 +62,8 @@ impl TokenStore for SqlStore {
 
     async fn get_token(&self, jti: &str) -> StoreResult<Option<TokenState>> {
         let row = sqlx::query(
-            "SELECT jti, client_id, subject, scopes, grant_type, issued_at, expires_at, revoked_at, \
-             grant_id \
+            "SELECT jti, client_id, subject, scopes, grant_type, issued_at, expires_at, \
+             revoked_at, grant_id \
              FROM tokens WHERE jti = $1",
         )
         .bind(jti)

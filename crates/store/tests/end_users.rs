@@ -10,8 +10,7 @@ use std::sync::Arc;
 use portcullis_core::client::GrantType;
 use portcullis_core::store::{
     CodeRecord, CodeState, ConsentStore, GrantStore, IssuedGrantTokens, RefreshRecord,
-    RefreshRotation, RefreshState,
-    StoreError, TokenRecord, TokenStore, UserStore,
+    RefreshRotation, RefreshState, StoreError, TokenRecord, TokenStore, UserStore,
 };
 use portcullis_core::user::{User, UserStatus};
 use portcullis_store::testing::{fresh_database, TestDatabase};
@@ -228,7 +227,10 @@ async fn rotation_keeps_exactly_one_live_token_and_knows_the_immediate_predecess
     assert_eq!(unknown, RefreshRotation::Unknown);
 
     store.revoke_grant("g1", 1_800).await.unwrap();
-    assert_eq!(store.refresh_token_state(&[3; 32]).await.unwrap().unwrap().1, RefreshState::Revoked);
+    assert_eq!(
+        store.refresh_token_state(&[3; 32]).await.unwrap().unwrap().1,
+        RefreshState::Revoked
+    );
 }
 
 #[tokio::test]
