@@ -119,8 +119,10 @@ async function active(url, auth, accessToken) {
   return (await res.json()).active === true;
 }
 
-test('FT-01: kill -9 during 50 code exchanges leaves every code whole', async (t) => {
+test('FT-01: kill -9 during 50 code exchanges leaves every code whole', { timeout: 180_000 },
+  async (t) => {
   let server = await startServer();
+  t.after(() => server.crash()); // whichever process is current when the test ends, pass or fail
   const { clientId, auth } = await setUp(server);
   const browser = new Browser(server.url);
   let interrupted = 0;
@@ -178,8 +180,9 @@ test('FT-01: kill -9 during 50 code exchanges leaves every code whole', async (t
 });
 
 test('FT-02: kill -9 during 1,000 refresh rotations leaves one live token per family',
-  async (t) => {
+  { timeout: 180_000 }, async (t) => {
   let server = await startServer();
+  t.after(() => server.crash());
   const { clientId, auth } = await setUp(server);
   const browser = new Browser(server.url);
   const newFamily = async () => {

@@ -29,4 +29,4 @@ echo "==> README walk-through with curl"
 scripts/smoke.sh
 
 echo "==> browser tests"
-node --test --test-concurrency=1 end2end/
+node --test --test-concurrency=1 --test-force-exit end2end/

@@ -17,8 +17,8 @@ use portcullis_core::lifetime::access_token_lifetime;
 use portcullis_core::scope::ScopeSet;
 use portcullis_core::secret::{random_id, Secret, SecretKind};
 use portcullis_core::store::{
-    CodeState, GrantStore, IssuedGrantTokens, RefreshRecord, RefreshRotation, RefreshState,
-    TokenRecord, UserStore,
+    CodeRecord, CodeState, GrantStore, IssuedGrantTokens, RefreshRecord, RefreshRotation,
+    RefreshState, TokenRecord, UserStore,
 };
 use portcullis_core::token::AccessTokenClaims;
 use portcullis_core::user::UserStatus;
@@ -144,7 +144,11 @@ async fn redeem_code(
         return Err(refused.into());
     }
 
-    let scopes = ScopeSet::parse_list(&record.scopes).map_err(|_| invalid())?;
+    let Ok(scopes) = ScopeSet::parse_list(&record.scopes) else {
+        tracing::error!(client_id = %client.id, "a stored code has unreadable scopes");
+        state.store.burn_code(&hash, now).await.map_err(storage)?;
+        return Err(invalid().into());
+    };
     let grant = UserGrant {
         grant_id: record.grant_id,
         user_id: record.user_id,
@@ -180,8 +184,13 @@ async fn redeem_code(
     });
     let (secret, refresh) = refresh.unzip();
     let issued = IssuedGrantTokens { access, refresh };
-    if !state.store.exchange_code(&hash, &issued, now).await.map_err(storage)? {
-        // Spent by a twin between the read above and this transaction: that one answers.
+    // The duplicate window opens when the spend begins, not when this request arrived: a twin
+    // that arrived while this one waited for the database is judged against the spend.
+    let spent_at = unix_now();
+    if !state.store.exchange_code(&hash, &issued, spent_at).await.map_err(storage)? {
+        // Spent between the read above and this transaction, by a twin that answers instead
+        // (or by a failed check that burnt it).
+        state.metrics.second_use("authorization_code", "duplicate");
         tracing::warn!(client_id = %client.id, "authorization code redeemed concurrently");
         return Err(invalid().into());
     }
@@ -194,20 +203,26 @@ async fn redeem_code(
 async fn second_code_use(
     state: &AppState,
     client: &Client,
-    record: &portcullis_core::store::CodeRecord,
+    record: &CodeRecord,
     code_state: CodeState,
     form: &Form,
     peer: PeerAddr,
     now: i64,
 ) -> Result<(), ErrorReply> {
-    if judge_spent_code(code_state, now) == SecondUse::Duplicate {
-        state.metrics.second_use("authorization_code", "duplicate");
-        tracing::warn!(client_id = %client.id, "authorization code redeemed concurrently");
+    let outcome = match judge_spent_code(code_state, now) {
+        SecondUse::NothingIssued => "nothing_issued",
+        SecondUse::Duplicate => "duplicate",
+        SecondUse::Replay => "replay",
+    };
+    if outcome != "replay" {
+        state.metrics.second_use("authorization_code", outcome);
+        tracing::warn!(client_id = %client.id, outcome, "spent authorization code presented");
         return Ok(());
     }
     let binding =
         check_code_binding(record, client, form.get("redirect_uri"), form.get("code_verifier"));
     if binding.is_err() {
+        state.metrics.second_use("authorization_code", "unbound_replay");
         tracing::warn!(client_id = %client.id, "unbound replay of a used code");
         return Ok(());
     }
@@ -266,11 +281,14 @@ async fn refresh(
     let secret = Secret::generate(SecretKind::RefreshToken);
     let successor =
         RefreshRecord { token_hash: state.hasher.hash(secret.expose()), issued_at: now, ..record };
-    match state.store.rotate_refresh_token(&hash, &successor, &access, now).await {
+    // As for codes, the window opens when the spend begins.
+    let spent_at = unix_now();
+    match state.store.rotate_refresh_token(&hash, &successor, &access, spent_at).await {
         Ok(RefreshRotation::Rotated(_)) => {}
         Ok(RefreshRotation::Unknown) => return Err(invalid().into()),
         Ok(RefreshRotation::AlreadySpent(_)) => {
-            // Live when this request read it: a twin rotated it meanwhile and answers instead.
+            // Live when this request read it: a twin rotated it meanwhile and answers instead
+            // (or a revocation came first, and there is nothing to answer).
             state.metrics.second_use("refresh_token", "duplicate");
             tracing::warn!(client_id = %client.id, "refresh token rotated concurrently");
             return Err(invalid().into());

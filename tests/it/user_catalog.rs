@@ -370,7 +370,9 @@ async fn b04_b07_an_unbound_replay_revokes_nothing() {
     let access = tokens["access_token"].as_str().unwrap();
 
     // B-04: the used code again with a wrong verifier, and from another confidential client
-    // (B-07): refused, and the first exchange's tokens stay.
+    // (B-07): refused, and the first exchange's tokens stay. Past the duplicate window, so it is
+    // the binding check that spares them.
+    crate::support::outlast_duplicate_window().await;
     assert_eq!(flow.exchange(&code, &"x".repeat(43)).await.error(), "invalid_grant", "B-04");
     let other = named_user_client(
         &flow.server,
@@ -384,6 +386,9 @@ async fn b04_b07_an_unbound_replay_revokes_nothing() {
     let foreign = flow.server.post_form("/oauth2/token", Some(&other.basic()), &body).await;
     assert_eq!(foreign.error(), "invalid_grant", "B-07");
     assert!(active(&flow, access).await, "B-04: nothing revoked");
+    let counted = "portcullis_spent_grant_presented_total\
+        {grant_type=\"authorization_code\",outcome=\"unbound_replay\"} 2";
+    assert!(flow.server.metrics().contains(counted), "{}", flow.server.metrics());
     let refresh = tokens["refresh_token"].as_str().unwrap();
     assert_eq!(flow.refresh(refresh, None).await.status, StatusCode::OK, "B-04");
 

@@ -425,6 +425,21 @@ async fn disabled_users_cannot_sign_in_or_refresh() {
 }
 
 #[tokio::test]
+async fn a_code_of_a_user_disabled_before_the_exchange_is_burnt() {
+    let flow = Flow::start().await;
+    let code = flow.code(&mut Browser::default(), &[]).await;
+    flow.server.operator.set_user_status("alice", UserStatus::Disabled).await.unwrap();
+    assert_eq!(flow.exchange(&code, VERIFIER).await.error(), "invalid_grant");
+
+    // Enabled again within the code's lifetime: the refusal spent it all the same.
+    flow.server.operator.set_user_status("alice", UserStatus::Active).await.unwrap();
+    assert_eq!(flow.exchange(&code, VERIFIER).await.error(), "invalid_grant");
+    let counted = "portcullis_spent_grant_presented_total\
+        {grant_type=\"authorization_code\",outcome=\"nothing_issued\"} 1";
+    assert!(flow.server.metrics().contains(counted), "{}", flow.server.metrics());
+}
+
+#[tokio::test]
 async fn c_pkce_challenge_syntax_is_checked_at_the_front_door() {
     let flow = Flow::start().await;
     let mut browser = Browser::default();

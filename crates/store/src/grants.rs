@@ -185,10 +185,12 @@ impl GrantStore for SqlStore {
     ) -> StoreResult<Option<(RefreshRecord, RefreshState)>> {
         // One read, so a duplicate is judged by a consistent picture of the token and its
         // successor, not by what another request finished in between.
-        let columns: Vec<String> =
-            REFRESH_COLUMNS.split(", ").map(|column| format!("presented.{column}")).collect();
+        let columns: Vec<String> = REFRESH_COLUMNS
+            .split(", ")
+            .map(|column| format!("presented.{column} AS {column}"))
+            .collect();
         let sql = format!(
-            "SELECT {}, presented.rotated_at, presented.revoked_at, \
+            "SELECT {}, presented.rotated_at AS rotated_at, presented.revoked_at AS revoked_at, \
              successor.rotated_at AS successor_rotated_at, \
              successor.revoked_at AS successor_revoked_at, \
              successor.token_hash AS successor_found \
@@ -293,6 +295,7 @@ impl GrantStore for SqlStore {
         for jti in &jtis {
             record_change(&mut tx, "token_revoked", jti, now).await?;
         }
+        revoke_successors_of_racing_rotations(&mut tx, "grant_id = $2", &[grant_id], now).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(jtis)
     }
@@ -339,7 +342,30 @@ impl GrantStore for SqlStore {
         for jti in &jtis {
             record_change(&mut tx, "token_revoked", jti, now).await?;
         }
+        let family = "user_id = $2 AND client_id = $3";
+        revoke_successors_of_racing_rotations(&mut tx, family, &[user_id, client_id], now).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(jtis)
     }
+}
+
+/// The last statement of a family revocation. On PostgreSQL (READ COMMITTED) the first update
+/// of the family waited for any rotation holding a row lock on it, but could not see the
+/// successor that rotation inserted: each statement sees only what was committed when it began.
+/// By now the rotation has committed, so this statement sees and revokes its successor, and a
+/// rotation racing the revocation cannot leave a live token behind.
+async fn revoke_successors_of_racing_rotations(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    family: &str,
+    binds: &[&str],
+    now: UnixTime,
+) -> StoreResult<()> {
+    let sql =
+        format!("UPDATE refresh_tokens SET revoked_at = $1 WHERE {family} AND revoked_at IS NULL");
+    let mut query = sqlx::query(&sql).bind(now);
+    for value in binds {
+        query = query.bind(*value);
+    }
+    query.execute(&mut **tx).await.map_err(map_err)?;
+    Ok(())
 }

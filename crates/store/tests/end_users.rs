@@ -275,6 +275,34 @@ async fn concurrent_rotations_of_one_token_leave_one_successor() {
 }
 
 #[tokio::test]
+async fn a_rotation_racing_a_revocation_never_leaves_a_live_token() {
+    let (store, _db) = store().await;
+    let store = Arc::new(store);
+    for round in 0..20u8 {
+        let grant = format!("race{round}");
+        let (presented, successor) = (100 + round, 200 - round);
+        store.insert_refresh_token(&refresh(presented, &grant)).await.unwrap();
+        let rotating = {
+            let (store, grant) = (store.clone(), grant.clone());
+            let jti = format!("race-a{round}");
+            tokio::spawn(async move {
+                rotate(&store, presented, refresh(successor, &grant), &jti, 1_500).await.unwrap()
+            })
+        };
+        let revoking = {
+            let (store, grant) = (store.clone(), grant.clone());
+            tokio::spawn(async move { store.revoke_grant(&grant, 1_500).await.unwrap() })
+        };
+        rotating.await.unwrap();
+        revoking.await.unwrap();
+        for hash in [presented, successor] {
+            let found = store.find_refresh_token(&[hash; 32]).await.unwrap();
+            assert!(!found.is_some_and(|(_, live)| live), "round {round}: a live token survived");
+        }
+    }
+}
+
+#[tokio::test]
 async fn revoking_a_grant_revokes_its_refresh_and_access_tokens_only() {
     let (store, _db) = store().await;
     store.insert_refresh_token(&refresh(1, "g1")).await.unwrap();

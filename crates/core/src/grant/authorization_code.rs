@@ -97,8 +97,8 @@ pub fn check_refresh(
 
 /// How long after a code or refresh token is spent a second presentation still counts as a
 /// concurrent duplicate (a retry, two tabs, a request that queued behind its twin) and not as a
-/// replay. In whole seconds of the server clock, compared with the time each request arrived:
-/// between 1 and 2 s of real time. A duplicate is refused like a replay but revokes nothing,
+/// replay. In whole seconds of the server clock, from the moment the spending transaction began
+/// to the moment the second request arrived: between 1 and 2 s of real time. A duplicate is refused like a replay but revokes nothing,
 /// so the one answer that went out stays valid (SECURITY.md D-03, D-04; RFC 9700 §4.14.2).
 pub const DUPLICATE_WINDOW_SECONDS: UnixTime = 1;
 
@@ -107,19 +107,23 @@ pub const DUPLICATE_WINDOW_SECONDS: UnixTime = 1;
 pub enum SecondUse {
     /// Refused; nothing is revoked.
     Duplicate,
+    /// A code burnt by a failed check: refused, and there is nothing to revoke.
+    NothingIssued,
     /// Refused, and everything issued from the grant is revoked (RFC 6749 §4.1.2, RFC 9700
     /// §4.14.2).
     Replay,
 }
 
 /// Judges a code found spent. A code burnt by a failed check issued nothing, so there is
-/// nothing to revoke; one whose tokens were issued is a duplicate only within the window.
+/// nothing to revoke; one whose tokens were issued is a duplicate only within the window after
+/// its spend, a replay after it.
 pub fn judge_spent_code(state: CodeState, now: UnixTime) -> SecondUse {
     match state {
-        CodeState::Spent { at, tokens_issued: true } if now - at > DUPLICATE_WINDOW_SECONDS => {
-            SecondUse::Replay
+        CodeState::Unused | CodeState::Spent { tokens_issued: false, .. } => {
+            SecondUse::NothingIssued
         }
-        _ => SecondUse::Duplicate,
+        CodeState::Spent { at, .. } if now - at <= DUPLICATE_WINDOW_SECONDS => SecondUse::Duplicate,
+        CodeState::Spent { .. } => SecondUse::Replay,
     }
 }
 
@@ -257,7 +261,7 @@ mod tests {
         assert_eq!(judge_spent_code(spent(100), 101), SecondUse::Duplicate);
         assert_eq!(judge_spent_code(spent(100), 102), SecondUse::Replay);
         let burnt = CodeState::Spent { at: 100, tokens_issued: false };
-        assert_eq!(judge_spent_code(burnt, 10_000), SecondUse::Duplicate, "nothing to revoke");
+        assert_eq!(judge_spent_code(burnt, 10_000), SecondUse::NothingIssued);
     }
 
     #[test]
