@@ -70,7 +70,7 @@ target=$(python3 -c "print(int($capacity * $share))")
 # load of both instances (they share the cores): settle the pause with both loaded, each round
 # correcting for the latency the last one saw, until the pair runs within 2% of the target.
 per_instance=$(( target / 2 ))
-delay=$(python3 -c "print(max(1, round($connections * 1000 / $per_instance / 2)))")
+delay=$(python3 -c "print(max(0.05, round($connections * 1000 / $per_instance / 2, 2)))")
 for round in 1 2 3 4 5 6; do
     load 0 10 "$delay" > "$work/cal-0" & first=$!
     load 1 10 "$delay" > "$work/cal-1" & second=$!
@@ -81,7 +81,7 @@ for round in 1 2 3 4 5 6; do
     delay=$(python3 -c "
 cycle_ms = $connections * 1000 / ($seen / 2)
 latency_ms = max(0.0, cycle_ms - $delay)
-print(max(1, round($connections * 1000 / $per_instance - latency_ms)))")
+print(max(0.05, round($connections * 1000 / $per_instance - latency_ms, 2)))")
 done
 echo "capacity ${capacity}/s; soak target ${target}/s (${share}), ${connections} connections per instance pausing ${delay} ms"
 

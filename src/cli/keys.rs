@@ -4,8 +4,7 @@ use clap::Subcommand;
 use portcullis_core::keys::SigningAlgorithm;
 use portcullis_core::store::KeyStore;
 
-use crate::bootstrap;
-use crate::config::{RawSettings, StorageConfig};
+use crate::service::Operator;
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
@@ -26,28 +25,17 @@ pub enum KeysCommand {
     List,
 }
 
-pub async fn run(
-    command: KeysCommand,
-    storage: &StorageConfig,
-    _raw: &RawSettings,
-) -> anyhow::Result<()> {
-    let opened = bootstrap::open(storage).await?;
+pub async fn run(command: KeysCommand, operator: &Operator) -> anyhow::Result<()> {
     match command {
         KeysCommand::Rotate { alg, unpublish_previous } => {
             let publish_previous_for =
-                if unpublish_previous { 0 } else { storage.max_access_token_lifetime };
-            let kid = bootstrap::rotate_signing_key(
-                &opened.store,
-                &opened.master_key,
-                alg,
-                publish_previous_for,
-            )
-            .await?;
+                if unpublish_previous { 0 } else { operator.max_access_token_lifetime };
+            let kid = operator.rotate_signing_key(alg, publish_previous_for, "operator").await?;
             println!("new {alg} signing key {kid} is current");
         }
         KeysCommand::List => {
             let now = crate::clock::unix_now();
-            for key in opened.store.list_signing_keys().await? {
+            for key in operator.store.list_signing_keys().await? {
                 let state = match (key.retired_at, key.publish_until) {
                     (None, _) => "current".to_owned(),
                     (Some(_), Some(until)) if until > now => {

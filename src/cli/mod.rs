@@ -71,7 +71,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(command) => admins::run_admin(command, &operator(&raw).await?).await,
         Command::Audit(command) => admins::run_audit(command, &operator(&raw).await?).await,
         Command::Tokens(command) => tokens::run(command, &operator(&raw).await?).await,
-        Command::Keys(command) => keys::run(command, &StorageConfig::from_raw(&raw)?, &raw).await,
+        Command::Keys(command) => keys::run(command, &operator(&raw).await?).await,
     }
 }
 

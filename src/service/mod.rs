@@ -5,6 +5,7 @@
 mod admins;
 mod api_keys;
 mod clients;
+mod keys;
 mod partners;
 mod scopes;
 mod users;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use futures::future::join_all;
 use portcullis::config::{RawSettings, ServerConfig};
-use portcullis_core::store::{CodeState, GrantStore};
+use portcullis_core::store::{AuditStore, CodeState, GrantStore};
 use sqlx::Connection;
 
 use crate::browser::{Browser, Flow, VERIFIER};
@@ -269,6 +269,14 @@ async fn ft17_the_post_restore_step_retires_every_token_from_before_it() {
     cli(&["keys", "rotate", "--alg", "ES256", "--unpublish-previous"]);
     let out = cli(&["tokens", "revoke", "--issued-before", &restore_point, "--reason", "restore"]);
     assert!(out.contains("revoked 1 access and 1 refresh tokens"), "{out}");
+    let audit = flow.server.state.store.list_audit(&Default::default()).await.unwrap();
+    let rotation = audit.iter().find(|e| e.action == "signing_key.rotate").expect("audited");
+    assert_eq!(rotation.actor, "cli");
+    assert!(
+        rotation.details.contains("\"previous_published_for_seconds\":0"),
+        "{}",
+        rotation.details
+    );
 
     crate::support::within(Duration::from_secs(2), || async {
         flow.server.get("/oauth2/jwks").await.json()["keys"] != kid_before
