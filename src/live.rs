@@ -1,10 +1,14 @@
 //! What the running server keeps in memory: clients, the scope registry and signing keys, kept
 //! in step with the database by polling the change feed, so a change made by the CLI or another
 //! instance takes effect here within [`POLL_INTERVAL`].
+//!
+//! The replicas are trusted for revocation-sensitive answers only while the feed is being read:
+//! once the last complete read is older than [`TRUSTED_FOR`], introspection and API-key checks
+//! go back to the database, and fail with it (fail closed, RFC 7662 §4; SECURITY.md FT-04).
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use portcullis_core::api_key::ApiKey;
 use portcullis_core::client::{Client, ClientId};
@@ -21,6 +25,10 @@ use crate::introspection_cache::IntrospectionCache;
 
 /// How often the change feed is read. Well under the one-second promise.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How long after its last complete read of the feed this instance still answers from its
+/// caches: the one second within which another instance's revocation must be honoured.
+pub const TRUSTED_FOR: Duration = Duration::from_secs(1);
 
 /// The signing material in use: at most one current key per algorithm, plus every published key
 /// for verification.
@@ -44,6 +52,8 @@ pub struct Live {
     access_token_alg: SigningAlgorithm,
     /// Updated in place (not swapped whole): there may be many keys and a change touches one.
     api_keys: RwLock<ApiKeyIndex>,
+    /// When the last complete read of the change feed began (monotonic clock).
+    synced_at: Mutex<Instant>,
 }
 
 /// API keys by the keyed hash of the key, the only way a presented key is looked up.
@@ -80,7 +90,42 @@ impl Live {
             keys: RwLock::new(Arc::new(load_keys(store, master_key, access_token_alg).await?)),
             access_token_alg,
             api_keys: RwLock::new(load_api_keys(store).await?),
+            synced_at: Mutex::new(Instant::now()),
         })
+    }
+
+    /// Whether every change committed more than [`TRUSTED_FOR`] ago has been applied here, so
+    /// a cached "active" or "valid" may still be given without asking the database.
+    pub fn in_sync(&self) -> bool {
+        self.synced_at.lock().unwrap_or_else(|e| e.into_inner()).elapsed() <= TRUSTED_FOR
+    }
+
+    /// Records a complete read of the feed that began at `began`.
+    fn mark_synced(&self, began: Instant) {
+        let mut synced_at = self.synced_at.lock().unwrap_or_else(|e| e.into_inner());
+        *synced_at = (*synced_at).max(began);
+    }
+
+    /// The API key `id` read again from the database (and the index updated), for answers
+    /// that cannot wait for the feed; `None` when it no longer exists.
+    pub async fn fresh_api_key(
+        &self,
+        store: &SqlStore,
+        id: &str,
+    ) -> StoreResult<Option<Arc<ApiKey>>> {
+        self.reload_api_key(store, id).await?;
+        let index = self.api_keys.read().unwrap_or_else(|e| e.into_inner());
+        Ok(index.hash_by_id.get(id).and_then(|hash| index.by_hash.get(hash)).cloned())
+    }
+
+    /// The client `id` read again from the database (and the replica updated).
+    pub async fn fresh_client(
+        &self,
+        store: &SqlStore,
+        id: &str,
+    ) -> StoreResult<Option<Arc<Client>>> {
+        self.reload_client(store, id).await?;
+        Ok(self.client(id))
     }
 
     pub fn client(&self, id: &str) -> Option<Arc<Client>> {
@@ -239,6 +284,7 @@ pub async fn follow_changes(
     let mut key_refresh_at = unix_now() + 60;
     loop {
         ticker.tick().await;
+        let began = Instant::now();
         match store.changes_since(last_seen).await {
             Ok((changes, last)) => {
                 if let Err(err) = live.apply(&changes, &store, &master_key, &introspection).await {
@@ -246,6 +292,7 @@ pub async fn follow_changes(
                     continue;
                 }
                 last_seen = last;
+                live.mark_synced(began);
             }
             Err(err) => tracing::warn!(error = %err, "could not read the change feed; retrying"),
         }

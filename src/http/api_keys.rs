@@ -148,15 +148,36 @@ async fn decide(
     let hash = state.hasher.hash(&request.key);
     let found = state.live.api_key_by_hash(&hash);
     let matches = hashes_equal(&hash, found.as_ref().map_or(&NO_HASH[..], |k| &k.key_hash[..]));
-    let Some(key) = found.filter(|_| matches) else {
+    let Some(mut key) = found.filter(|_| matches) else {
         tracing::debug!(client_id = %caller.id, outcome = "not_found", "API key verified");
         return Ok(refused(VerifyOutcome::NotFound).into_response());
     };
     state.throttles.api_key_guesses.forgive(&guess_key);
 
+    // A revocation or disablement made on another instance reaches this one through the
+    // change feed; while the feed is not being read, the key and its owner are read afresh, and
+    // a database that cannot answer refuses the key rather than vouch for it.
+    let mut owner = state.live.client(key.client_id.as_str());
+    if !state.live.in_sync() {
+        let unavailable = |err: portcullis_core::store::StoreError| {
+            tracing::error!(error = %err, "API-key lookup failed while the change feed is stale");
+            ErrorReply::from(OAuthError::unavailable())
+        };
+        let Some(fresh) =
+            state.live.fresh_api_key(&state.store, &key.id).await.map_err(unavailable)?
+        else {
+            return Ok(refused(VerifyOutcome::NotFound).into_response());
+        };
+        owner = state
+            .live
+            .fresh_client(&state.store, key.client_id.as_str())
+            .await
+            .map_err(unavailable)?;
+        key = fresh;
+    }
+
     let now = unix_now();
-    let owner_active =
-        state.live.client(key.client_id.as_str()).is_some_and(|c| c.status == ClientStatus::Active);
+    let owner_active = owner.is_some_and(|c| c.status == ClientStatus::Active);
     if let Err(outcome) = key.check(owner_active, &required, source, now) {
         return Ok(finish(state, &key, outcome, source, now, refused(outcome), None));
     }

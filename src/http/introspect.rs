@@ -56,8 +56,12 @@ async fn active_claims(
     token: &str,
 ) -> Result<Option<portcullis_core::token::AccessTokenClaims>, ErrorReply> {
     let now = unix_now();
-    if let Some(claims) = state.introspection.get(token, now) {
-        return Ok(Some(claims));
+    // The cache knows of revocations elsewhere only through the change feed: while the feed
+    // is not being read, the database answers (and its failure is a 503, never "active").
+    if state.live.in_sync() {
+        if let Some(claims) = state.introspection.get(token, now) {
+            return Ok(Some(claims));
+        }
     }
 
     let keys = state.live.keys();

@@ -405,6 +405,22 @@ async fn j15_disable_and_revoke_take_effect_within_a_second() {
 }
 
 #[tokio::test]
+async fn a_key_is_not_vouched_for_from_memory_once_the_change_feed_is_stale() {
+    let f = Fixture::start().await;
+    let issued = f.issue(KeySpec::default()).await;
+    let body = json!({ "key": issued.key });
+    assert_eq!(reason(&f.verify(body.clone()).await), "valid");
+
+    // Without the database this instance cannot know of a revocation made elsewhere: once its
+    // last read of the change feed is older than it trusts, it refuses rather than vouch.
+    f.server.state.store.close().await;
+    tokio::time::sleep(portcullis::live::TRUSTED_FOR + Duration::from_millis(500)).await;
+    let reply = f.verify(body).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text());
+    assert_eq!(reply.error(), "temporarily_unavailable");
+}
+
+#[tokio::test]
 async fn j16_keys_of_an_inactive_client_do_not_verify() {
     let f = Fixture::start().await;
     let issued = f.issue(KeySpec::default()).await;
