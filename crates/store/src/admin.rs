@@ -20,6 +20,9 @@ const AUDIT_COLUMNS: &str = "id, at, actor, action, target, source_ip, details, 
 const AUDIT_ANCHOR: &str = "audit_anchor";
 /// PostgreSQL advisory lock that orders appends from every instance ("AUDIT" in ASCII).
 const AUDIT_APPEND_LOCK: i64 = 0x0041_5544_4954;
+/// PostgreSQL advisory lock that puts changes to admins' permissions in line, so two
+/// concurrent demotions cannot both see the other as the remaining manager ("ADMIN" in ASCII).
+const ADMIN_MANAGERS_LOCK: i64 = 0x0041_444D_494E;
 
 fn admin_from_row(row: &AnyRow) -> StoreResult<Admin> {
     let permissions: String = row.try_get("permissions").map_err(map_err)?;
@@ -54,10 +57,21 @@ fn wire(permissions: &BTreeSet<AdminPermission>) -> String {
 }
 
 /// Admins other than `except` who hold `admin:admins`, inside a transaction.
+/// How many admins other than `except` hold `admin:admins`. Serialises with every other
+/// caller until the transaction ends: SQLite has one writer already, PostgreSQL takes a lock
+/// (at READ COMMITTED two transactions would otherwise each count the other).
 async fn other_admin_managers(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
     except: &str,
 ) -> StoreResult<usize> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(ADMIN_MANAGERS_LOCK)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
+    }
     let rows = sqlx::query("SELECT permissions FROM admins WHERE id <> $1")
         .bind(except)
         .fetch_all(&mut **tx)
@@ -125,7 +139,7 @@ impl AdminStore for SqlStore {
     ) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await.map_err(map_err)?;
         if !permissions.contains(&AdminPermission::Admins)
-            && other_admin_managers(&mut tx, id).await? == 0
+            && other_admin_managers(&mut tx, self.backend, id).await? == 0
         {
             return Err(last_admin_manager());
         }
@@ -182,7 +196,7 @@ impl AdminStore for SqlStore {
 
     async fn delete_admin(&self, id: &str) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await.map_err(map_err)?;
-        if other_admin_managers(&mut tx, id).await? == 0 {
+        if other_admin_managers(&mut tx, self.backend, id).await? == 0 {
             return Err(last_admin_manager());
         }
         let deleted = sqlx::query("DELETE FROM admins WHERE id = $1")

@@ -70,6 +70,49 @@ async fn admins_round_trip_and_the_last_manager_stays() {
 }
 
 #[tokio::test]
+async fn concurrent_demotions_leave_one_manager() {
+    let (store, _db) = store().await;
+    let store = Arc::new(store);
+    let demote = |id: String| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let auditor = BTreeSet::from([AdminPermission::Audit]);
+            store.set_admin_permissions(&id, &auditor, 2_000).await
+        })
+    };
+    // Several rounds: the race is between two transactions each counting the other.
+    let mut previous_survivor: Option<String> = None;
+    for round in 0..10 {
+        let (a, b) = (format!("r{round}a"), format!("r{round}b"));
+        for id in [&a, &b] {
+            let email = format!("{id}@example.com");
+            store.insert_admin(&admin(id, &email, &[AdminPermission::Admins])).await.unwrap();
+        }
+        if let Some(old) = previous_survivor.take() {
+            store.delete_admin(&old).await.unwrap();
+        }
+
+        let (first, second) = (demote(a.clone()), demote(b.clone()));
+        let outcomes = [first.await.unwrap(), second.await.unwrap()];
+        let refused = outcomes.iter().filter(|o| matches!(o, Err(StoreError::Conflict(_)))).count();
+        assert_eq!(refused, 1, "round {round}: exactly one demotion must be refused");
+
+        let (survivor, demoted) = if outcomes[0].is_err() { (a, b) } else { (b, a) };
+        let managers: Vec<String> = store
+            .list_admins()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|x| x.permissions.contains(&AdminPermission::Admins))
+            .map(|x| x.id)
+            .collect();
+        assert_eq!(managers, vec![survivor.clone()], "round {round}");
+        store.delete_admin(&demoted).await.unwrap();
+        previous_survivor = Some(survivor);
+    }
+}
+
+#[tokio::test]
 async fn concurrent_appends_form_one_unbroken_chain() {
     let (store, _db) = store().await;
     let store = Arc::new(store);
