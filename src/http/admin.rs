@@ -599,14 +599,24 @@ impl RevokeQuery {
     fn is_empty(&self) -> bool {
         [&self.client_id, &self.username, &self.from, &self.to].iter().all(|v| v.trim().is_empty())
     }
+
+    /// What revoking this selection needs: a user's tokens `admin:users`; a client's, a
+    /// period's or a malformed request's `admin:clients`.
+    fn permission(&self) -> AdminPermission {
+        if self.client_id.trim().is_empty() && !self.username.trim().is_empty() {
+            AdminPermission::Users
+        } else {
+            AdminPermission::Clients
+        }
+    }
 }
 
-/// The selection a revocation form names: a client (`admin:clients`) or a user
-/// (`admin:users`), with the words the page shows for it.
+/// The selection a revocation form names (a client, a user or a period), with the words the
+/// page shows for it. The caller has checked `RevokeQuery::permission` already.
 async fn selection_of(
     state: &AppState,
     query: &RevokeQuery,
-) -> Result<(TokenSelection, AdminPermission, String), Response> {
+) -> Result<(TokenSelection, String), Response> {
     let (client_id, username) = (query.client_id.trim(), query.username.trim());
     let (from, to) = (query.from.trim(), query.to.trim());
     if client_id.is_empty() && username.is_empty() && !from.is_empty() && !to.is_empty() {
@@ -618,7 +628,7 @@ async fn selection_of(
         }
         let selection = TokenSelection::IssuedBetween(first * 86_400, (last + 1) * 86_400);
         let label = format!("tokens issued {from} to {to}");
-        return Ok((selection, AdminPermission::Clients, label));
+        return Ok((selection, label));
     }
     match (client_id.is_empty(), username.is_empty()) {
         (false, true) => {
@@ -626,7 +636,7 @@ async fn selection_of(
                 message(StatusCode::NOT_FOUND, "Not found", "There is no client with that id.")
             })?;
             let label = format!("client {}", client.name);
-            Ok((TokenSelection::Client(client.id.to_string()), AdminPermission::Clients, label))
+            Ok((TokenSelection::Client(client.id.to_string()), label))
         }
         (true, false) => {
             let user = state
@@ -637,7 +647,7 @@ async fn selection_of(
                 .ok_or_else(|| {
                     message(StatusCode::NOT_FOUND, "Not found", "There is no user with that name.")
                 })?;
-            Ok((TokenSelection::User(user.id), AdminPermission::Users, format!("user {username}")))
+            Ok((TokenSelection::User(user.id), format!("user {username}")))
         }
         _ => Err(message(
             StatusCode::BAD_REQUEST,
@@ -660,13 +670,13 @@ pub async fn revoke_page(
     let Some(csrf) = csrf_token(&session).await else { return unavailable() };
     let mut preview = None;
     if !query.is_empty() {
-        let (selection, permission, label) = match selection_of(&state, &query).await {
+        if let Err(response) = require(&state, &session, Some(query.permission())).await {
+            return response;
+        }
+        let (selection, label) = match selection_of(&state, &query).await {
             Ok(found) => found,
             Err(response) => return response,
         };
-        if let Err(response) = require(&state, &session, Some(permission)).await {
-            return response;
-        }
         match state.operator().preview_revocation(&selection).await {
             Ok(count) => {
                 preview = Some(RevocationCounts {
@@ -704,12 +714,14 @@ pub async fn revoke_submit(
         Err(response) => return response,
     };
     let query = RevokeQuery::of(&form);
-    let (selection, permission, label) = match selection_of(&state, &query).await {
-        Ok(found) => found,
+    // The permission first, from the shape of the request alone: looking the target up before
+    // would tell strangers which users and clients exist (SECURITY.md I-01).
+    let admin = match require(&state, &session, Some(query.permission())).await {
+        Ok(admin) => admin,
         Err(response) => return response,
     };
-    let admin = match require(&state, &session, Some(permission)).await {
-        Ok(admin) => admin,
+    let (selection, label) = match selection_of(&state, &query).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let reason = form.get("reason").unwrap_or_default();

@@ -402,6 +402,26 @@ async fn bulk_revocation_shows_its_count_before_and_after_and_is_audited() {
         browser.post(&flow.server, "/admin/revoke", &form).await.status,
         StatusCode::FORBIDDEN
     );
+
+    // I-01: the answer does not depend on whether the user or client exists, neither for this
+    // admin nor for a visitor holding only the sign-in page's CSRF token.
+    let nobody = browser.get(&flow.server, "/admin/revoke?username=nobody").await;
+    assert_eq!(nobody.status, StatusCode::FORBIDDEN, "I-01: no user lookup before the check");
+    let mut stranger = Browser::default();
+    let login = stranger.get(&flow.server, "/admin/login").await;
+    let stranger_csrf = csrf_of(&login);
+    for (client_id, username) in
+        [(flow.web.id.as_str(), ""), ("no-such-client", ""), ("", "alice"), ("", "nobody")]
+    {
+        let form = [
+            ("csrf", stranger_csrf.as_str()),
+            ("client_id", client_id),
+            ("username", username),
+            ("reason", "probe"),
+        ];
+        let reply = stranger.post(&flow.server, "/admin/revoke", &form).await;
+        assert_eq!(reply.location(), "/admin/login", "I-01: {client_id}{username}");
+    }
 }
 
 #[tokio::test]
