@@ -186,6 +186,8 @@ pub struct ServerConfig {
     pub signing_key_rotation_days: Option<u32>,
     /// How long a browser session lasts without activity.
     pub session_lifetime: Duration,
+    /// How long a session lasts from sign-in, however active (SECURITY.md H-25).
+    pub session_absolute_lifetime: Duration,
     /// Where `/metrics` is served, apart from the public listener; `None`: not served.
     pub metrics_listen: Option<SocketAddr>,
     /// How long in-flight requests may run on after SIGTERM before the process exits anyway.
@@ -231,6 +233,7 @@ impl ServerConfig {
         let signing_alg = raw
             .parse("PORTCULLIS_SIGNING_ALG", "one of ES256, RS256, EdDSA")?
             .unwrap_or(SigningAlgorithm::ES256);
+        let (session_lifetime, session_absolute_lifetime) = session_lifetimes(raw)?;
         let site_root = PathBuf::from(raw.get("PORTCULLIS_SITE_ROOT").unwrap_or("target/site"));
         let client_auth_failure_limit = raw
             .parse(
@@ -340,15 +343,39 @@ impl ServerConfig {
                     0,
                 )?),
             },
-            session_lifetime: Duration::from_secs(u64::from(bounded(
-                raw,
-                "PORTCULLIS_SESSION_LIFETIME",
-                "seconds a sign-in session lasts without activity, 60 to 2592000",
-                (60, 2_592_000),
-                8 * 3600,
-            )?)),
+            session_lifetime: Duration::from_secs(u64::from(session_lifetime)),
+            session_absolute_lifetime: Duration::from_secs(u64::from(session_absolute_lifetime)),
         })
     }
+}
+
+/// The idle and absolute session lifetimes, in seconds. An absolute lifetime shorter than the
+/// idle one would make the idle one meaningless: refused rather than silently capped.
+fn session_lifetimes(raw: &RawSettings) -> Result<(u32, u32), ConfigError> {
+    let idle = bounded(
+        raw,
+        "PORTCULLIS_SESSION_LIFETIME",
+        "seconds a sign-in session lasts without activity, 60 to 2592000",
+        (60, 2_592_000),
+        8 * 3600,
+    )?;
+    let absolute_help = "seconds a sign-in session lasts however active it is, 300 to 31536000, \
+                         and at least PORTCULLIS_SESSION_LIFETIME";
+    let absolute = bounded(
+        raw,
+        "PORTCULLIS_SESSION_ABSOLUTE_LIFETIME",
+        absolute_help,
+        (300, 31_536_000),
+        24 * 3600,
+    )?;
+    if absolute < idle {
+        return Err(ConfigError::Invalid {
+            var: "PORTCULLIS_SESSION_ABSOLUTE_LIFETIME",
+            value: absolute.to_string(),
+            help: absolute_help.into(),
+        });
+    }
+    Ok((idle, absolute))
 }
 
 /// A request limit from its two variables: requests per minute (1 to 1,000,000) and the burst

@@ -226,14 +226,19 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Browser sessions: stored in the database, cookie HttpOnly and SameSite=Lax, Secure whenever
-/// the issuer is https, expiring after the configured inactivity. End users and admins get
+/// the issuer is https, expiring after the configured inactivity or at the absolute end,
+/// whichever comes first (src/session_store.rs). End users and admins get
 /// separate cookies, so neither session ever stands in for the other.
 fn session_layer(
     state: &AppState,
     cookie: &'static str,
     path: &'static str,
 ) -> SessionManagerLayer<SqlSessionStore> {
-    let store = SqlSessionStore::new(state.store.clone(), state.hasher.clone());
+    let store = SqlSessionStore::new(
+        state.store.clone(),
+        state.hasher.clone(),
+        state.config.session_absolute_lifetime,
+    );
     let inactivity = tower_sessions::cookie::time::Duration::seconds(
         i64::try_from(state.config.session_lifetime.as_secs()).unwrap_or(i64::MAX),
     );

@@ -120,6 +120,40 @@ async fn i01_i02_i15_sign_in_is_required_separate_and_throttled() {
 }
 
 #[tokio::test]
+async fn h25_i15_a_session_ends_at_its_absolute_end_however_active() {
+    let server = TestServer::start().await;
+    admin(&server, "root@example.com", &[AdminPermission::Clients]).await;
+    let mut browser = signed_in(&server, "root@example.com").await;
+    let mut db = sqlx::AnyConnection::connect(&server.db.url).await.unwrap();
+    let ends_sql = "SELECT MAX(ends_at) FROM sessions";
+
+    // The absolute end is set at sign-in (24 h by default) and activity does not move it.
+    let at_sign_in: i64 = sqlx::query_scalar(ends_sql).fetch_one(&mut db).await.unwrap();
+    let now = portcullis::clock::unix_now();
+    assert!((now + 86_000..=now + 86_400).contains(&at_sign_in), "{at_sign_in} vs {now}");
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(browser.get(&server, "/admin").await.status, StatusCode::OK);
+    let after_use: i64 = sqlx::query_scalar(ends_sql).fetch_one(&mut db).await.unwrap();
+    assert_eq!(after_use, at_sign_in, "H-25: activity never extends the absolute end");
+
+    // Past the absolute end, the session is gone although it was used a moment ago.
+    sqlx::query("UPDATE sessions SET ends_at = $1")
+        .bind(portcullis::clock::unix_now() - 1)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(browser.get(&server, "/admin").await.location(), "/admin/login", "H-25");
+
+    // An absolute lifetime shorter than the idle one is a configuration error, not a cap.
+    let mut env = server.env.clone();
+    env.push(("PORTCULLIS_SESSION_LIFETIME".into(), "3600".into()));
+    env.push(("PORTCULLIS_SESSION_ABSOLUTE_LIFETIME".into(), "600".into()));
+    let raw = portcullis::config::RawSettings::from_pairs(env).unwrap();
+    let refused = portcullis::config::ServerConfig::from_raw(&raw).err().unwrap().to_string();
+    assert!(refused.contains("PORTCULLIS_SESSION_ABSOLUTE_LIFETIME"), "{refused}");
+}
+
+#[tokio::test]
 async fn i16_approval_narrows_never_widens_and_is_audited() {
     let server = TestServer::start().await;
     server.insurance_scopes().await;

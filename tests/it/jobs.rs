@@ -15,8 +15,11 @@ async fn a_due_cleanup_runs_on_one_of_two_instances_and_deletes_only_expired_row
     let first = TestServer::start().await;
     let second = first.second_instance().await;
     let now = portcullis::clock::unix_now();
-    first.state.store.save_session("expired-session", "{}", now - 10).await.unwrap();
-    first.state.store.save_session("live-session", "{}", now + 3_600).await.unwrap();
+    let store = &first.state.store;
+    store.save_session("expired-session", "{}", now - 10, now + 86_400).await.unwrap();
+    store.save_session("live-session", "{}", now + 3_600, now + 86_400).await.unwrap();
+    // Active enough, but past its absolute end (SECURITY.md H-25).
+    store.save_session("ended-session", "{}", now + 3_600, now - 10).await.unwrap();
 
     let (a, b) = tokio::join!(
         run_due_jobs(&first.state, "instance-a"),
@@ -29,6 +32,7 @@ async fn a_due_cleanup_runs_on_one_of_two_instances_and_deletes_only_expired_row
     let store = &second.state.store;
     assert!(store.load_session("expired-session", now - 20).await.unwrap().is_none(), "deleted");
     assert!(store.load_session("live-session", now).await.unwrap().is_some(), "kept");
+    assert!(store.load_session("ended-session", now - 20).await.unwrap().is_none(), "deleted");
 
     // Not due again for ten minutes, on either instance.
     assert!(run_due_jobs(&first.state, "instance-a").await.is_empty());

@@ -82,7 +82,8 @@ impl SqlStore {
             Ok::<u64, portcullis_core::store::StoreError>(done.rows_affected())
         };
         Ok(Cleanup {
-            sessions: delete("DELETE FROM sessions WHERE expires_at < $1", now).await?,
+            sessions: delete("DELETE FROM sessions WHERE expires_at < $1 OR ends_at < $1", now)
+                .await?,
             authorization_codes: delete(
                 "DELETE FROM authorization_codes WHERE expires_at < $1",
                 now - CODE_KEPT_SECONDS,

@@ -8,49 +8,59 @@ use sqlx::Row;
 use crate::{map_err, SqlStore};
 
 impl SqlStore {
+    /// The session's data while it is within both its idle and its absolute lifetime.
     pub async fn load_session(&self, id: &str, now: UnixTime) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT data FROM sessions WHERE id = $1 AND expires_at > $2")
-            .bind(id)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let row = sqlx::query(
+            "SELECT data FROM sessions WHERE id = $1 AND expires_at > $2 AND ends_at > $2",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
         row.map(|r| r.try_get("data").map_err(map_err)).transpose()
     }
 
+    /// Updates a session's data and idle expiry. Its absolute end never moves: `ends_at` is
+    /// used only if the row has to be created again.
     pub async fn save_session(
         &self,
         id: &str,
         data: &str,
         expires_at: UnixTime,
+        ends_at: UnixTime,
     ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
+            "INSERT INTO sessions (id, data, expires_at, ends_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
         )
         .bind(id)
         .bind(data)
         .bind(expires_at)
+        .bind(ends_at)
         .execute(&self.writer)
         .await
         .map_err(map_err)?;
         Ok(())
     }
 
-    /// Inserts a session only if the id is new; false when it is taken.
+    /// Inserts a session only if the id is new; false when it is taken. `ends_at` is its
+    /// absolute end, however active it stays.
     pub async fn create_session(
         &self,
         id: &str,
         data: &str,
         expires_at: UnixTime,
+        ends_at: UnixTime,
     ) -> StoreResult<bool> {
         let result = sqlx::query(
-            "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
+            "INSERT INTO sessions (id, data, expires_at, ends_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(id)
         .bind(data)
         .bind(expires_at)
+        .bind(ends_at)
         .execute(&self.writer)
         .await
         .map_err(map_err)?;

@@ -368,21 +368,32 @@ async fn consents_are_remembered_only_when_allowed_and_can_be_forgotten() {
 #[tokio::test]
 async fn sessions_expire_and_ids_are_never_reused() {
     let (store, _db) = store().await;
-    assert!(store.create_session("s1", "{\"user\":\"u1\"}", 2_000).await.unwrap());
-    assert!(!store.create_session("s1", "{}", 3_000).await.unwrap(), "an id is taken once");
+    assert!(store.create_session("s1", "{\"user\":\"u1\"}", 2_000, 10_000).await.unwrap());
+    assert!(!store.create_session("s1", "{}", 3_000, 10_000).await.unwrap(), "an id is taken once");
     assert_eq!(
         store.load_session("s1", 1_500).await.unwrap().as_deref(),
         Some("{\"user\":\"u1\"}")
     );
     assert_eq!(store.load_session("s1", 2_000).await.unwrap(), None, "expired");
 
-    store.save_session("s1", "{\"user\":\"u2\"}", 4_000).await.unwrap();
+    store.save_session("s1", "{\"user\":\"u2\"}", 4_000, 99_000).await.unwrap();
     assert_eq!(
         store.load_session("s1", 3_000).await.unwrap().as_deref(),
         Some("{\"user\":\"u2\"}")
     );
     store.delete_session("s1").await.unwrap();
     assert_eq!(store.load_session("s1", 3_000).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_end_however_often_it_is_saved() {
+    let (store, _db) = store().await;
+    assert!(store.create_session("s2", "{}", 2_000, 5_000).await.unwrap());
+    // Activity moves the idle expiry, never the absolute end given at creation.
+    store.save_session("s2", "{\"seen\":1}", 7_000, 99_000).await.unwrap();
+    assert!(store.load_session("s2", 4_999).await.unwrap().is_some());
+    assert_eq!(store.load_session("s2", 5_000).await.unwrap(), None, "past its absolute end");
+    assert_eq!(store.delete_expired(5_001).await.unwrap().sessions, 1);
 }
 
 #[tokio::test]

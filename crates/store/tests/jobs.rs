@@ -44,8 +44,8 @@ async fn one_claimer_wins_each_due_run_across_instances() {
 #[tokio::test]
 async fn cleanup_deletes_only_what_is_past_its_time_and_can_run_twice() {
     let (store, _db) = store().await;
-    store.save_session("expired", "{}", 900).await.unwrap();
-    store.save_session("live", "{}", 2_000).await.unwrap();
+    store.save_session("expired", "{}", 900, 90_000).await.unwrap();
+    store.save_session("live", "{}", 2_000, 90_000).await.unwrap();
 
     let first = store.delete_expired(1_000).await.unwrap();
     assert_eq!(first.sessions, 1);
