@@ -4,6 +4,8 @@
 //! `view!` lines run past 100 columns (rustfmt does not wrap inside the macro).
 //! Plain forms like the end-user pages; every decision is checked again on the server.
 
+pub mod accounts;
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -120,6 +122,7 @@ fn Frame(
                         <a class="text-indigo-700 underline" href="/admin/analytics">"Analytics"</a>
                         <a class="text-indigo-700 underline" href="/admin/revoke">"Revoke tokens"</a>
                         <a class="text-indigo-700 underline" href="/admin/audit">"Audit log"</a>
+                        <a class="text-indigo-700 underline" href="/admin/admins">"Admins"</a>
                         <a class="text-slate-600 underline" href="/admin/account">{email}</a>
                         <form method="post" action="/admin/logout">
                             <input type="hidden" name="csrf" value=csrf.clone()/>

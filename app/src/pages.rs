@@ -13,6 +13,7 @@ use crate::admin::{
     PendingClientLine, RevocationCounts, UserConsentLine, UserLine,
 };
 
+use crate::admin::accounts::{AdminAccountLine, AdminAccountsPage};
 use crate::charts::{KeyUsageReport, UsageReport};
 use crate::developers::{
     DevClientPage, DevClientRequestPage, DevConsolePage, DevKeyPage, DevLoginPage, DevMessagePage,
@@ -99,6 +100,12 @@ pub enum Page {
         email: String,
         csrf: String,
         users: Vec<UserLine>,
+    },
+    AdminAccounts {
+        email: String,
+        csrf: String,
+        admins: Vec<AdminAccountLine>,
+        notice: Option<String>,
     },
     AdminUser {
         email: String,
@@ -248,6 +255,9 @@ impl Page {
             }
             Page::AdminUsers { email, csrf, users } => {
                 view! { <AdminUsersPage email csrf users/> }.into_any()
+            }
+            Page::AdminAccounts { email, csrf, admins, notice } => {
+                view! { <AdminAccountsPage email csrf admins notice/> }.into_any()
             }
             Page::AdminUser { email, csrf, user, consents, notice } => {
                 view! { <AdminUserPage email csrf user consents notice/> }.into_any()

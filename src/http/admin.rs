@@ -8,6 +8,8 @@
 //! would read better than these ~2,000 lines; the split is mechanical and left for the next
 //! portal work.
 
+pub mod accounts;
+
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;

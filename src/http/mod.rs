@@ -170,6 +170,12 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/partners/{partner_id}/reject", post(admin::reject_partner))
         .route("/admin/partners/{partner_id}/status", post(admin::set_partner_status))
         .route("/admin/clients/{client_id}/reject", post(admin::reject_client))
+        .route(
+            "/admin/admins",
+            get(admin::accounts::admins_page).post(admin::accounts::create_admin),
+        )
+        .route("/admin/admins/permissions", post(admin::accounts::set_permissions))
+        .route("/admin/admins/delete", post(admin::accounts::delete_admin))
         .route("/admin/audit", get(admin::audit_log))
         .route("/admin/audit.csv", get(admin::audit_csv))
         .route("/admin/audit.jsonl", get(admin::audit_jsonl))

@@ -154,6 +154,100 @@ async fn h25_i15_a_session_ends_at_its_absolute_end_however_active() {
 }
 
 #[tokio::test]
+async fn i14_admins_are_managed_in_the_portal_only_with_admin_admins() {
+    let server = TestServer::start().await;
+    admin(&server, "root@example.com", &[AdminPermission::Admins, AdminPermission::Audit]).await;
+    admin(&server, "ops@example.com", &[AdminPermission::Clients]).await;
+    let holds_admins = |email: &'static str| {
+        let operator = &server.operator;
+        async move {
+            operator.admin(email).await.unwrap().permissions.contains(&AdminPermission::Admins)
+        }
+    };
+
+    // I-14: an admin without admin:admins can neither see the page nor raise itself.
+    let mut ops = signed_in(&server, "ops@example.com").await;
+    assert_eq!(ops.get(&server, "/admin/admins").await.status, StatusCode::FORBIDDEN);
+    let csrf = csrf_of(&ops.get(&server, "/admin").await);
+    let raise = [
+        ("csrf", csrf.as_str()),
+        ("email", "ops@example.com"),
+        ("admin:clients", "on"),
+        ("admin:admins", "on"),
+    ];
+    let refused = ops.post(&server, "/admin/admins/permissions", &raise).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "I-14");
+    assert!(!holds_admins("ops@example.com").await, "I-14: nothing changed");
+    let create = [
+        ("csrf", csrf.as_str()),
+        ("email", "friend@example.com"),
+        ("password", "a long friendly passphrase"),
+        ("admin:admins", "on"),
+    ];
+    assert_eq!(ops.post(&server, "/admin/admins", &create).await.status, StatusCode::FORBIDDEN);
+    assert!(server.operator.admin("friend@example.com").await.is_err(), "I-14: not created");
+
+    // With admin:admins: create an admin, who can then sign in with what was granted.
+    let mut root = signed_in(&server, "root@example.com").await;
+    let listed = root.get(&server, "/admin/admins").await;
+    assert!(listed.text().contains("ops@example.com"), "{}", listed.text());
+    let csrf = csrf_of(&listed);
+    let create = [
+        ("csrf", csrf.as_str()),
+        ("email", "new@example.com"),
+        ("password", ADMIN_PASSWORD),
+        ("admin:audit", "on"),
+    ];
+    let created = root.post(&server, "/admin/admins", &create).await;
+    assert!(created.text().contains("new@example.com can now sign in."), "{}", created.text());
+    let mut new = signed_in(&server, "new@example.com").await;
+    assert_eq!(new.get(&server, "/admin/audit").await.status, StatusCode::OK);
+    assert_eq!(new.get(&server, "/admin/clients").await.status, StatusCode::FORBIDDEN);
+    let nothing = [("csrf", csrf.as_str()), ("email", "x@example.com"), ("password", "p")];
+    assert_eq!(root.post(&server, "/admin/admins", &nothing).await.status, StatusCode::BAD_REQUEST);
+
+    // The last holder of admin:admins can neither give it up nor be deleted...
+    let give_up = [("csrf", csrf.as_str()), ("email", "root@example.com"), ("admin:audit", "on")];
+    let kept = root.post(&server, "/admin/admins/permissions", &give_up).await;
+    assert_eq!(kept.status, StatusCode::BAD_REQUEST, "{}", kept.text());
+    assert!(kept.text().contains("last admin"), "{}", kept.text());
+    let delete = [("csrf", csrf.as_str()), ("email", "root@example.com")];
+    let kept = root.post(&server, "/admin/admins/delete", &delete).await;
+    assert_eq!(kept.status, StatusCode::BAD_REQUEST);
+    assert!(holds_admins("root@example.com").await);
+
+    // ...until another admin holds it.
+    let promote = [
+        ("csrf", csrf.as_str()),
+        ("email", "ops@example.com"),
+        ("admin:clients", "on"),
+        ("admin:admins", "on"),
+    ];
+    let promoted = root.post(&server, "/admin/admins/permissions", &promote).await;
+    assert!(
+        promoted.text().contains("now holds admin:clients, admin:admins"),
+        "{}",
+        promoted.text()
+    );
+    let gone = root.post(&server, "/admin/admins/permissions", &give_up).await;
+    assert_eq!(gone.status, StatusCode::OK, "{}", gone.text());
+    assert!(!holds_admins("root@example.com").await);
+    assert_eq!(root.get(&server, "/admin/admins").await.status, StatusCode::FORBIDDEN);
+
+    // Every change is in the audit log under the admin who made it.
+    for action in ["admin.create", "admin.permissions"] {
+        let filter = AuditFilter {
+            action: Some(action.into()),
+            actor: Some("admin:root@example.com".into()),
+            ..AuditFilter::default()
+        };
+        let entries = server.state.store.list_audit(&filter).await.unwrap();
+        assert!(!entries.is_empty(), "{action} not audited");
+        assert!(entries.iter().all(|e| e.source_ip.is_some()), "{action}: no source address");
+    }
+}
+
+#[tokio::test]
 async fn i16_approval_narrows_never_widens_and_is_audited() {
     let server = TestServer::start().await;
     server.insurance_scopes().await;
@@ -1234,4 +1328,128 @@ async fn revocations_by_clients_and_on_replay_are_in_the_audit_log() {
     assert_eq!(reply.status, StatusCode::OK);
     let again = flow.server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
     assert_eq!(again.iter().filter(|e| e.action == "token.revoke").count(), 1);
+}
+
+/// SECURITY.md I-03: every admin route, read or write, asked by an admin holding every
+/// permission but the one it needs: 403, and nothing written (no audit entry by that admin but
+/// its sign-in).
+#[tokio::test]
+async fn i03_every_admin_route_is_refused_without_its_permission() {
+    let server = TestServer::start().await;
+    server.insurance_scopes().await;
+    let pending = pending_client(&server, "Queue").await;
+    let active = server.service_client("quote:write").await;
+    let request = portcullis_core::api_key::ApiKeyRequest {
+        name: "Feed".into(),
+        scopes: ScopeSet::parse_list("quote:read").unwrap(),
+        rate_limit_per_minute: 60,
+        burst: None,
+        allowed_ips: vec![],
+        expires_in_days: None,
+    };
+    let key = server
+        .operator
+        .create_api_key(&active.id, request, portcullis_core::api_key::ApiKeyStatus::Pending)
+        .await
+        .unwrap()
+        .key
+        .id;
+    let user = portcullis::service::NewUser { username: "alice".into(), email: None, name: None };
+    server.operator.create_user(user, "a user's passphrase".into()).await.unwrap();
+
+    let (p, a, k) = (&pending.id, &active.id, &key);
+    let routes: Vec<(AdminPermission, &str, String)> = vec![
+        (AdminPermission::Clients, "GET", "/admin/clients".into()),
+        (AdminPermission::Clients, "GET", "/admin/clients/new".into()),
+        (AdminPermission::Clients, "GET", format!("/admin/clients/{a}")),
+        (AdminPermission::Clients, "GET", format!("/admin/clients/{a}/edit")),
+        (AdminPermission::Clients, "GET", "/admin/partners".into()),
+        (AdminPermission::Clients, "GET", "/admin/analytics".into()),
+        (AdminPermission::Clients, "GET", "/admin/analytics.csv".into()),
+        (AdminPermission::Clients, "GET", format!("/admin/revoke?client_id={a}")),
+        (AdminPermission::Clients, "POST", "/admin/clients".into()),
+        (AdminPermission::Clients, "POST", format!("/admin/clients/{a}/edit")),
+        (AdminPermission::Clients, "POST", format!("/admin/clients/{a}/status")),
+        (AdminPermission::Clients, "POST", format!("/admin/clients/{a}/delete")),
+        (AdminPermission::Clients, "POST", format!("/admin/clients/{a}/secret")),
+        (AdminPermission::Clients, "POST", format!("/admin/clients/{p}/approve")),
+        (AdminPermission::Clients, "POST", format!("/admin/clients/{p}/reject")),
+        (AdminPermission::Clients, "POST", "/admin/revoke".into()),
+        (AdminPermission::Keys, "GET", format!("/admin/keys/{k}")),
+        (AdminPermission::Keys, "GET", format!("/admin/keys/{k}/usage.csv")),
+        (AdminPermission::Keys, "POST", format!("/admin/clients/{a}/keys")),
+        (AdminPermission::Keys, "POST", format!("/admin/keys/{k}/approve")),
+        (AdminPermission::Keys, "POST", format!("/admin/keys/{k}/reject")),
+        (AdminPermission::Keys, "POST", format!("/admin/keys/{k}/status")),
+        (AdminPermission::Keys, "POST", format!("/admin/keys/{k}/rotate")),
+        (AdminPermission::Users, "GET", "/admin/users".into()),
+        (AdminPermission::Users, "GET", "/admin/users/alice".into()),
+        (AdminPermission::Users, "POST", "/admin/users/alice/status".into()),
+        (AdminPermission::Users, "POST", "/admin/users/alice/password".into()),
+        (AdminPermission::Users, "POST", "/admin/users/alice/consents/revoke".into()),
+        (AdminPermission::Scopes, "GET", "/admin/scopes".into()),
+        (AdminPermission::Scopes, "POST", "/admin/scopes".into()),
+        (AdminPermission::Audit, "GET", "/admin/audit".into()),
+        (AdminPermission::Audit, "GET", "/admin/audit.csv".into()),
+        (AdminPermission::Audit, "GET", "/admin/audit.jsonl".into()),
+        (AdminPermission::Admins, "GET", "/admin/admins".into()),
+        (AdminPermission::Admins, "POST", "/admin/admins".into()),
+        (AdminPermission::Admins, "POST", "/admin/admins/permissions".into()),
+        (AdminPermission::Admins, "POST", "/admin/admins/delete".into()),
+    ];
+    let mut browsers = Vec::new();
+    for missing in AdminPermission::ALL {
+        let email = format!("without-{}@example.com", missing.as_str().replace(':', "-"));
+        let held: Vec<AdminPermission> =
+            AdminPermission::ALL.iter().copied().filter(|p| p != missing).collect();
+        admin(&server, &email, &held).await;
+        browsers.push((*missing, email.clone(), signed_in(&server, &email).await));
+    }
+    // Fields every form could want, so a refusal is the permission and not a missing field.
+    let fields = |csrf: &str| -> Vec<(String, String)> {
+        [
+            ("csrf", csrf),
+            ("client_id", a.as_str()),
+            ("reason", "probe"),
+            ("scopes", "quote:read"),
+            ("to", "disabled"),
+            ("name", "Probe"),
+            ("password", "a new long passphrase"),
+            ("email", "root@example.com"),
+            ("admin:audit", "on"),
+            ("description", "probe"),
+            ("rate_limit_per_minute", "10"),
+            ("overlap_hours", "0"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+    };
+
+    for (needed, method, path) in &routes {
+        let (_, email, browser) =
+            browsers.iter_mut().find(|(missing, _, _)| missing == needed).unwrap();
+        let reply = if *method == "GET" {
+            browser.get(&server, path).await
+        } else {
+            let csrf = csrf_of(&browser.get(&server, "/admin/account").await);
+            let form = fields(&csrf);
+            let form: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            browser.post(&server, path, &form).await
+        };
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "I-03: {method} {path} as {email}");
+    }
+
+    // Nothing was written by any of them.
+    let entries = server.state.store.list_audit(&AuditFilter::default()).await.unwrap();
+    let written: Vec<_> = entries
+        .iter()
+        .filter(|e| e.actor.starts_with("admin:without-") && e.action != "admin.sign_in")
+        .map(|e| format!("{} {}", e.actor, e.action))
+        .collect();
+    assert!(written.is_empty(), "I-03: refused actions changed something: {written:?}");
+    let id = portcullis_core::client::ClientId::parse(p).unwrap();
+    let still = server.state.store.get_client(&id).await.unwrap().unwrap();
+    assert_eq!(still.status, ClientStatus::Pending);
 }
