@@ -236,6 +236,24 @@ fn FourWays(
     }
 }
 
+/// The same call in the four languages, with each language's plain HTTP client: for API keys,
+/// which are a header and a JSON body rather than an OAuth flow.
+#[component]
+fn FourWaysHttp(
+    issuer: String,
+    curl: &'static str,
+    js: &'static str,
+    python: &'static str,
+    rust: &'static str,
+) -> impl IntoView {
+    view! {
+        <Example label="curl" code=fill(curl, &issuer)/>
+        <Example label="JavaScript: fetch (Node.js 18+)" code=fill(js, &issuer)/>
+        <Example label="Python: requests" code=fill(python, &issuer)/>
+        <Example label="Rust: reqwest 0.12" code=fill(rust, &issuer)/>
+    }
+}
+
 /// A link to another guide, labelled with its title.
 #[component]
 fn Guide(slug: &'static str) -> impl IntoView {
@@ -322,7 +340,9 @@ fn getting_started(issuer: &str) -> AnyView {
         <Section title="2. Sign in">
             <p class=PARA>
                 "Once approved, sign in at " <a class=LINK href=LOGIN_PATH>{LOGIN_PATH}</a>
-                ". Clients and keys belong to your organisation, not to you alone."
+                ". Clients and keys belong to your organisation, not to you alone: colleagues "
+                "join it with an invitation code from the Organisation page, entered on the "
+                "sign-up form (their accounts are approved like yours)."
             </p>
         </Section>
         <Section title="3. Request a client">
@@ -716,8 +736,8 @@ fn tokens(issuer: &str) -> AnyView {
 
 fn api_keys(issuer: &str) -> AnyView {
     let verify_url = format!("{issuer}/api-keys/verify");
-    let verify = fill(examples::KEY_VERIFY, issuer);
     let usage = fill(examples::KEY_USAGE, issuer);
+    let (call_issuer, verify_issuer) = (issuer.to_owned(), issuer.to_owned());
     view! {
         <p class=PARA>
             "For partners who cannot run an OAuth flow. An API key is a long-lived secret "
@@ -768,11 +788,26 @@ fn api_keys(issuer: &str) -> AnyView {
                 "to the outcome (see " <Guide slug="errors"/> " and "
                 <Guide slug="rate-limits"/> ")."
             </p>
-            <Example
-                label="Your call (the API host is an example)"
-                code=examples::KEY_CALL.to_owned()
+            <h3 class="mt-6 font-semibold text-slate-900">
+                "Your call (the API host is an example)"
+            </h3>
+            <FourWaysHttp
+                issuer=call_issuer
+                curl=examples::KEY_CALL
+                js=examples::KEY_CALL_JS
+                python=examples::KEY_CALL_PYTHON
+                rust=examples::KEY_CALL_RUST
             />
-            <Example label="What the gateway sends" code=verify/>
+            <h3 class="mt-6 font-semibold text-slate-900">
+                "What the gateway sends (if you run the gateway)"
+            </h3>
+            <FourWaysHttp
+                issuer=verify_issuer
+                curl=examples::KEY_VERIFY
+                js=examples::KEY_VERIFY_JS
+                python=examples::KEY_VERIFY_PYTHON
+                rust=examples::KEY_VERIFY_RUST
+            />
             <p class=PARA>
                 "Only clients an administrator allowed to verify keys may call this endpoint; "
                 "the key travels in the JSON body, never in the query string."
@@ -1400,13 +1435,13 @@ reply.raise_for_status()
 token = reply.json()"#;
 
     pub const CC_RUST: &str = r#"use oauth2::basic::BasicClient;
-use oauth2::{reqwest, AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
+use oauth2::{reqwest, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
 
+// oauth2 sends the secret with HTTP Basic (client_secret_basic). A client registered with
+// client_secret_post adds `.set_auth_type(oauth2::AuthType::RequestBody)` here, and only then.
 let client = BasicClient::new(ClientId::new(client_id))
     .set_client_secret(ClientSecret::new(client_secret))
-    .set_token_uri(TokenUrl::new("{issuer}/oauth2/token".to_owned())?)
-    // Only for a client registered with client_secret_post; HTTP Basic is the default.
-    .set_auth_type(AuthType::RequestBody);
+    .set_token_uri(TokenUrl::new("{issuer}/oauth2/token".to_owned())?);
 
 let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
 let token = client
@@ -1510,6 +1545,76 @@ export async function verifyAccessToken(token, neededScope) {
 # {"valid":false,"reason":"rate_limited","limit":600,"remaining":0,"reset":3}
 # {"valid":false,"reason":"not_found"}"#;
 
+    pub const KEY_CALL_JS: &str = r#"const url = 'https://api.example.com/v1/quotes';
+const reply = await fetch(url, {
+  headers: { Authorization: `Bearer ${process.env.API_KEY}` },
+});
+if (reply.status === 429) {
+  // Wait Retry-After seconds before the next call (see Rate limits).
+}
+const quotes = await reply.json();"#;
+
+    pub const KEY_CALL_PYTHON: &str = r#"import os
+import requests
+
+reply = requests.get("https://api.example.com/v1/quotes", timeout=10,
+                     headers={"Authorization": f"Bearer {os.environ['API_KEY']}"})
+if reply.status_code == 429:
+    pass  # wait Retry-After seconds before the next call (see Rate limits)
+reply.raise_for_status()
+quotes = reply.json()"#;
+
+    pub const KEY_CALL_RUST: &str = r#"let api_key = std::env::var("API_KEY")?;
+let http = reqwest::Client::new();
+let reply = http
+    .get("https://api.example.com/v1/quotes")
+    .bearer_auth(&api_key)
+    .send()
+    .await?;
+if reply.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+    // Wait Retry-After seconds before the next call (see Rate limits).
+}
+let quotes: serde_json::Value = reply.error_for_status()?.json().await?;"#;
+
+    pub const KEY_VERIFY_JS: &str = r#"const pair = `${GATEWAY_ID}:${GATEWAY_SECRET}`;
+const basic = Buffer.from(pair).toString('base64');
+const reply = await fetch('{issuer}/api-keys/verify', {
+  method: 'POST',
+  headers: { Authorization: `Basic ${basic}`, 'Content-Type': 'application/json' },
+  body: JSON.stringify({ key: presentedKey, scope: 'quote:read', ip: callerAddress }),
+});
+if (!reply.ok) throw new Error(`verification unavailable: ${reply.status}`); // fail closed
+const decision = await reply.json();
+if (!decision.valid) {
+  // not_found, revoked, expired, disabled, pending: 401; scope or ip: 403; rate_limited: 429
+}"#;
+
+    pub const KEY_VERIFY_PYTHON: &str = r#"import requests
+
+reply = requests.post("{issuer}/api-keys/verify", timeout=5,
+                      auth=(GATEWAY_ID, GATEWAY_SECRET),
+                      json={"key": presented_key, "scope": "quote:read", "ip": caller_address})
+reply.raise_for_status()  # a 503 means "unknown": refuse the call, never let it through
+decision = reply.json()
+if not decision["valid"]:
+    reason = decision["reason"]  # not_found, revoked, expired, rate_limited, ..."#;
+
+    pub const KEY_VERIFY_RUST: &str = r#"use serde_json::json;
+
+let http = reqwest::Client::new();
+let decision: serde_json::Value = http
+    .post("{issuer}/api-keys/verify")
+    .basic_auth(&gateway_id, Some(&gateway_secret))
+    .json(&json!({ "key": presented_key, "scope": "quote:read", "ip": caller_address }))
+    .send()
+    .await?
+    .error_for_status()? // a 503 means "unknown": refuse the call, never let it through
+    .json()
+    .await?;
+if decision["valid"] != true {
+    let reason = decision["reason"].as_str().unwrap_or("unknown");
+}"#;
+
     pub const KEY_USAGE: &str = r#"curl -s -u "$CLIENT_ID:$CLIENT_SECRET" \
     "{issuer}/api-keys/$KEY_ID/usage?from=2026-12-01&to=2026-12-07"
 # {"key_id":"…","from":"2026-12-01","to":"2026-12-07",
@@ -1573,6 +1678,17 @@ mod tests {
             <DocsPage context slug=slug.to_owned() scopes endpoints grant_types/>
         };
         page.to_html()
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn every_flow_guide_shows_curl_javascript_python_and_rust() {
+        for slug in ["authorization-code", "client-credentials", "refresh-tokens", "api-keys"] {
+            let html = render(slug, None);
+            for language in ["curl", "JavaScript: ", "Python: ", "Rust: "] {
+                assert!(html.contains(language), "{slug}: no {language} example");
+            }
+        }
     }
 
     #[cfg(feature = "ssr")]
