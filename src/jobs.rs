@@ -82,6 +82,7 @@ async fn cleanup(state: &AppState) {
                 refresh_tokens = deleted.refresh_tokens,
                 login_failures = deleted.login_failures,
                 tokens = deleted.tokens,
+                partner_invitations = deleted.partner_invitations,
                 "expired rows deleted"
             )
         }

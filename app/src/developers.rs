@@ -3,6 +3,8 @@
 //! (status, the admin's reason, its secret once, keys, usage) and a key's page. Plain forms
 //! like every other page; ownership is checked again on the server for each of them.
 
+pub mod team;
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -109,6 +111,7 @@ fn DevFrame(title: String, header: Option<PartnerHeader>, children: Children) ->
             <nav class="flex items-center gap-4 text-sm">
                 <a class=LINK href="/developers">"Docs"</a>
                 <a class=LINK href="/developers/console">"Console"</a>
+                <a class=LINK href="/developers/team">"Organisation"</a>
                 <a class=LINK href="/developers/notifications" data-testid="notifications-link">
                     {if header.unread > 0 {
                         format!("Notifications ({})", header.unread)
@@ -184,7 +187,14 @@ pub fn DevSignUpPage(csrf: String, error: Option<String>, form: SignUpForm) -> i
                     <input name="name" required value=form.name class=INPUT/>
                 </label>
                 <label class="block"><span class="text-sm font-medium">"Organisation"</span>
-                    <input name="organisation" required value=form.organisation class=INPUT/>
+                    <input name="organisation" value=form.organisation class=INPUT/>
+                    <span class="text-xs text-slate-500">
+                        "Required, unless a colleague invited you into theirs."
+                    </span>
+                </label>
+                <label class="block">
+                    <span class="text-sm font-medium">"Invitation code (optional)"</span>
+                    <input name="invitation" autocomplete="off" class=INPUT/>
                 </label>
                 <label class="block"><span class="text-sm font-medium">"Password"</span>
                     <input name="password" type="password" required minlength="12"

@@ -15,6 +15,7 @@ use crate::admin::{
 
 use crate::admin::accounts::{AdminAccountLine, AdminAccountsPage};
 use crate::charts::{KeyUsageReport, UsageReport};
+use crate::developers::team::{DevTeamPage, MemberLine};
 use crate::developers::{
     DevClientPage, DevClientRequestPage, DevConsolePage, DevKeyPage, DevLoginPage, DevMessagePage,
     DevNotificationsPage, DevSignUpPage, HistoryLine, NotificationLine, PartnerClientDetail,
@@ -163,6 +164,11 @@ pub enum Page {
         header: PartnerHeader,
         notifications: Vec<NotificationLine>,
     },
+    DevTeam {
+        header: PartnerHeader,
+        members: Vec<MemberLine>,
+        shown_once: Option<ShownOnce>,
+    },
     DevClientRequest {
         header: PartnerHeader,
         form: Box<ClientForm>,
@@ -287,6 +293,9 @@ impl Page {
             }
             Page::DevNotifications { header, notifications } => {
                 view! { <DevNotificationsPage header notifications/> }.into_any()
+            }
+            Page::DevTeam { header, members, shown_once } => {
+                view! { <DevTeamPage header members shown_once/> }.into_any()
             }
             Page::DevClientRequest { header, form, description, justification, scopes, error } => {
                 view! {

@@ -293,7 +293,11 @@ fn partner_line(partner: &Partner) -> PartnerLine {
         partner_id: partner.id.clone(),
         email: partner.email.clone(),
         name: partner.name.clone(),
-        organisation: partner.organisation.clone(),
+        // An invited account joins an existing organisation: the admin deciding must see that.
+        organisation: match &partner.invited_by {
+            Some(inviter) => format!("{}, joining on {inviter}'s invitation", partner.organisation),
+            None => partner.organisation.clone(),
+        },
         status: partner.status.to_string(),
         decision_reason: partner.decision_reason.clone().unwrap_or_default(),
         created_at: utc(partner.created_at),

@@ -5,6 +5,8 @@
 //! and every id in a URL goes through the service's ownership check, which answers 404 for
 //! anything another organisation owns (SECURITY.md I-04, I-05).
 
+pub mod team;
+
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -141,6 +143,7 @@ pub async fn signup_submit(
         name: typed.name.clone(),
         organisation: typed.organisation.clone(),
         password: form.get("password").unwrap_or_default().to_owned(),
+        invitation: form.get("invitation").map(str::to_owned),
     };
     let acting =
         Acting { actor: format!("partner:{}", typed.email), source_ip: Some(peer.to_string()) };
@@ -203,7 +206,7 @@ pub async fn login_submit(
     let operator = state.operator();
     let check = async {
         match operator.check_partner_password(&email, password).await {
-            PartnerSignIn::Partner(partner) => Some(partner),
+            PartnerSignIn::Partner(partner) => Some(*partner),
             PartnerSignIn::Refused => None,
         }
     };

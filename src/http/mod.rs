@@ -196,6 +196,8 @@ pub fn router(state: AppState) -> Router {
         .route("/developers/logout", post(developers::logout))
         .route("/developers/console", get(developers::console))
         .route("/developers/notifications", get(developers::notifications))
+        .route("/developers/team", get(developers::team::team_page))
+        .route("/developers/team/invitations", post(developers::team::invite))
         .route("/developers/clients", get(developers::console).post(developers::request_client))
         .route("/developers/clients/new", get(developers::new_client_page))
         .route("/developers/clients/{client_id}", get(developers::client_page))

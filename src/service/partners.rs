@@ -6,9 +6,12 @@
 use portcullis_core::admin::normalise_email;
 use portcullis_core::api_key::{ApiKey, ApiKeyRequest, ApiKeyStatus};
 use portcullis_core::client::{Client, ClientStatus, ClientType};
-use portcullis_core::partner::{Notification, Partner, PartnerClient, PartnerStatus};
-use portcullis_core::secret::{random_id, Secret};
+use portcullis_core::partner::{
+    Invitation, Notification, Partner, PartnerClient, PartnerStatus, INVITATION_LIFETIME_SECONDS,
+};
+use portcullis_core::secret::{random_id, Secret, SecretKind};
 use portcullis_core::store::{ApiKeyStore, ClientStore, StoreError, TokenCount, TokenSelection};
+use portcullis_store::InvitedSignUp;
 use serde_json::json;
 
 use super::{
@@ -26,8 +29,11 @@ const MAX_TEXT_CHARS: usize = 2_000;
 pub struct PartnerSignUp {
     pub email: String,
     pub name: String,
+    /// Ignored when `invitation` is given: the account joins the inviting organisation.
     pub organisation: String,
     pub password: String,
+    /// A colleague's invitation code, to join its organisation instead of founding one.
+    pub invitation: Option<String>,
 }
 
 impl std::fmt::Debug for PartnerSignUp {
@@ -36,6 +42,7 @@ impl std::fmt::Debug for PartnerSignUp {
             .field("email", &self.email)
             .field("organisation", &self.organisation)
             .field("password", &"[REDACTED]")
+            .field("invitation", &self.invitation.as_ref().map(|_| "[REDACTED]"))
             .finish_non_exhaustive()
     }
 }
@@ -43,14 +50,14 @@ impl std::fmt::Debug for PartnerSignUp {
 /// How a sign-up ended. The page says the same either way, so the form tells no one which
 /// emails have accounts.
 pub enum SignUp {
-    Created(Partner),
+    Created(Box<Partner>),
     AlreadyRegistered,
 }
 
 /// The outcome of checking a partner's password.
 pub enum PartnerSignIn {
     /// The password is right; the account may still be pending, rejected or disabled.
-    Partner(Partner),
+    Partner(Box<Partner>),
     /// Unknown email or wrong password, indistinguishable.
     Refused,
 }
@@ -74,13 +81,19 @@ fn label(value: &str, what: &str, max: usize) -> ServiceResult<String> {
 }
 
 impl Operator {
-    /// Creates a pending account in a new organisation. Nothing is usable until an admin
-    /// approves it (SECURITY.md I-03 and principle 3).
+    /// Creates a pending account: in a new organisation, or with a colleague's invitation in
+    /// that colleague's. Nothing is usable until an admin approves it (SECURITY.md I-03 and
+    /// principle 3).
     pub async fn sign_up_partner(&self, form: PartnerSignUp) -> ServiceResult<SignUp> {
         let email = normalise_email(&form.email)
             .ok_or_else(|| ServiceError::Invalid("enter a valid email address".into()))?;
         let name = label(&form.name, "your name", MAX_LABEL_CHARS)?;
-        let organisation = label(&form.organisation, "the organisation", MAX_LABEL_CHARS)?;
+        let invitation =
+            form.invitation.map(|code| code.trim().to_owned()).filter(|c| !c.is_empty());
+        let organisation = match invitation {
+            Some(_) => String::new(),
+            None => label(&form.organisation, "the organisation", MAX_LABEL_CHARS)?,
+        };
         // Hashing first costs the same whether or not the email is taken.
         let password_hash = hash_off_executor(form.password).await?;
         if self.store.find_partner(&email).await?.is_some() {
@@ -94,21 +107,70 @@ impl Operator {
             name,
             organisation,
             organisation_id: random_id(),
+            invited_by: None,
             password_hash,
             status: PartnerStatus::Pending,
             decision_reason: None,
             created_at: now,
             updated_at: now,
         };
-        match self.store.insert_partner(&partner).await {
-            Ok(()) => {}
-            // The same email signed up in between: as above.
-            Err(StoreError::Conflict(_)) => return Ok(SignUp::AlreadyRegistered),
-            Err(err) => return Err(err.into()),
-        }
-        let details = json!({ "organisation": partner.organisation, "name": partner.name });
+        let partner =
+            match invitation {
+                None => match self.store.insert_partner(&partner).await {
+                    Ok(()) => partner,
+                    // The same email signed up in between: as above.
+                    Err(StoreError::Conflict(_)) => return Ok(SignUp::AlreadyRegistered),
+                    Err(err) => return Err(err.into()),
+                },
+                Some(code) => {
+                    let hash = self.hasher.hash(&code);
+                    match self.store.insert_invited_partner(&partner, &hash, now).await? {
+                        InvitedSignUp::Joined(joined) => *joined,
+                        InvitedSignUp::EmailTaken => return Ok(SignUp::AlreadyRegistered),
+                        InvitedSignUp::InvalidInvitation => return Err(ServiceError::Invalid(
+                            "the invitation code is unknown, used or expired: ask your colleague \
+                             for a new one, or leave it empty to register a new organisation"
+                                .into(),
+                        )),
+                    }
+                }
+            };
+        let details = json!({
+            "organisation": partner.organisation,
+            "name": partner.name,
+            "invited_by": partner.invited_by,
+        });
         self.audit("partner.sign_up", format!("partner:{}", partner.email), details).await?;
-        Ok(SignUp::Created(partner))
+        Ok(SignUp::Created(Box::new(partner)))
+    }
+
+    /// An invitation for a colleague to join the partner's organisation, valid for a week and
+    /// for one sign-up. The code is returned once; the account it creates still waits for an
+    /// admin.
+    pub async fn invite_colleague(&self, partner: &Partner) -> ServiceResult<Secret> {
+        if partner.status != PartnerStatus::Active {
+            return Err(ServiceError::Invalid("only an approved account can invite".into()));
+        }
+        let code = Secret::generate(SecretKind::PartnerInvitation);
+        let now = unix_now();
+        let invitation = Invitation {
+            code_hash: self.hasher.hash(code.expose()),
+            organisation_id: partner.organisation_id.clone(),
+            organisation: partner.organisation.clone(),
+            invited_by: partner.email.clone(),
+            created_at: now,
+            expires_at: now + INVITATION_LIFETIME_SECONDS,
+        };
+        self.store.insert_invitation(&invitation).await?;
+        let details =
+            json!({ "organisation": partner.organisation, "expires_at": invitation.expires_at });
+        self.audit("partner.invite", format!("partner:{}", partner.email), details).await?;
+        Ok(code)
+    }
+
+    /// The organisation's members, for the console.
+    pub async fn colleagues(&self, partner: &Partner) -> ServiceResult<Vec<Partner>> {
+        Ok(self.store.organisation_members(&partner.organisation_id).await?)
     }
 
     /// Checks a partner's password (argon2id off the executor; an unknown email costs the same).
@@ -120,7 +182,7 @@ impl Operator {
         let partner = self.store.find_partner(&email).await.ok().flatten();
         let stored = partner.as_ref().map(|p| p.password_hash.clone());
         match (verify_off_executor(password, stored).await, partner) {
-            (true, Some(partner)) => PartnerSignIn::Partner(partner),
+            (true, Some(partner)) => PartnerSignIn::Partner(Box::new(partner)),
             _ => PartnerSignIn::Refused,
         }
     }
@@ -168,8 +230,9 @@ impl Operator {
     }
 
     /// Switches an active account off or a disabled one back on. Switching off ends its
-    /// sessions (every request re-reads the account) and disables the organisation's clients
-    /// and keys, pending requests included, so none can be approved for it afterwards
+    /// sessions (every request re-reads the account) and, when no other member of the
+    /// organisation is active, disables the organisation's clients and keys, pending requests
+    /// included, so none can be approved for it afterwards
     /// (SECURITY.md I-19). Switching off an account that is already off runs the cascade again,
     /// so an interrupted one can be finished. Switching on gives back the account only: each
     /// client and key is enabled again by an admin who looked at it.
@@ -185,8 +248,12 @@ impl Operator {
         if !already_off && !self.store.set_partner_status(id, from, to, None, now).await? {
             return Err(ServiceError::Invalid(format!("partner {id} is not {from}")));
         }
+        // The organisation's clients and keys stop with its last active member; a colleague who
+        // is still active keeps them running (and answerable for).
         let mut disabled_clients = Vec::new();
-        if !enabled {
+        if !enabled
+            && self.store.other_active_members(&partner.organisation_id, &partner.id).await? == 0
+        {
             disabled_clients = self.disable_organisation(&partner.organisation_id, now).await?;
         }
         let action = if enabled { "partner.enable" } else { "partner.disable" };

@@ -445,6 +445,39 @@ async fn i01_i08_i11_i12_sign_up_sign_in_and_requests_are_checked() {
     // I-08: the request form applies the CLI's registration rules, with a clear message.
     let mut partner = approved_partner(&server, &mut admin, "p@x.example").await;
     let csrf = csrf_of(&partner.get(&server, "/developers/clients/new").await);
+    let uri_form = |uri: &'static str, name: &'static str| {
+        [
+            ("csrf", csrf.clone()),
+            ("name", name.to_owned()),
+            ("client_type", "confidential".to_owned()),
+            ("grant_types", "authorization_code".to_owned()),
+            ("scopes", "quote:read".to_owned()),
+            ("redirect_uris", uri.to_owned()),
+            ("token_auth_method", "client_secret_basic".to_owned()),
+            ("access_token_lifetime", "600".to_owned()),
+            ("refresh_token_lifetime", "3600".to_owned()),
+            ("description", "d".to_owned()),
+            ("justification", "j".to_owned()),
+        ]
+    };
+    for uri in ["myapp:/cb", "https://u@c.example/cb", "https://c.example/cb?code=1"] {
+        let form = uri_form(uri, "Web app");
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let reply = partner.post(&server, "/developers/clients", &form).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "I-08: {uri}");
+        assert!(reply.text().contains("role=\"alert\""), "{uri}: says why");
+    }
+    // The loopback and reverse-domain forms native apps need are accepted (RFC 8252 §7).
+    for (uri, name) in [
+        ("http://127.0.0.1/cb", "Loopback v4"),
+        ("http://[::1]/cb", "Loopback v6"),
+        ("com.example.app:/cb", "Native app"),
+    ] {
+        let form = uri_form(uri, name);
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let reply = partner.post(&server, "/developers/clients", &form).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "I-08: {uri} accepted: {}", reply.text());
+    }
     for uri in [
         "http://c.example/cb",
         "https://c.example/cb#f",
@@ -487,6 +520,19 @@ async fn i01_i08_i11_i12_sign_up_sign_in_and_requests_are_checked() {
         partner.post(&server, "/developers/clients", &form).await.status,
         StatusCode::FORBIDDEN
     );
+    // Nor does a cross-site `text/plain` post (the form a page elsewhere can send without a
+    // preflight), even carrying the session's cookie and a stolen-looking token field.
+    let cookie = partner.cookie.clone().unwrap();
+    let request = axum::http::Request::post("/developers/clients")
+        .header(axum::http::header::CONTENT_TYPE, "text/plain")
+        .header(axum::http::header::COOKIE, cookie)
+        .body(axum::body::Body::from(format!("csrf={csrf}&name=x&description=d&justification=j")))
+        .unwrap();
+    let reply = server.send(request).await;
+    assert!(reply.status.is_client_error(), "I-11: text/plain refused: {}", reply.status);
+    let account = server.state.store.find_partner("p@x.example").await.unwrap().unwrap();
+    let owned = server.operator.owned_clients(&account).await.unwrap();
+    assert!(owned.iter().all(|(c, _)| c.name != "x"), "I-11: nothing was filed");
 }
 
 #[tokio::test]
@@ -741,4 +787,87 @@ async fn i15_a_partner_account_is_locked_after_the_account_allowance() {
     }
     let (_, reply) = sign_in(&server, "lock@x.example").await;
     assert_eq!(reply.location(), "/developers/login?error=locked");
+}
+
+/// Signs up with an invitation code (and a typed organisation that must be ignored).
+async fn sign_up_invited(server: &TestServer, email: &str, code: &str) -> Reply {
+    let mut browser = Browser::default();
+    let csrf = csrf_of(&browser.get(server, "/developers/signup").await);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("email", email),
+        ("name", "Sam Colleague"),
+        ("organisation", "Somewhere Else Ltd"),
+        ("password", PASSWORD),
+        ("invitation", code),
+    ];
+    browser.post(server, "/developers/signup", &form).await
+}
+
+#[tokio::test]
+async fn a_colleague_joins_the_organisation_with_an_invitation_once_an_admin_approves() {
+    let server = TestServer::start().await;
+    server.insurance_scopes().await;
+    let mut admin = admin_browser(&server).await;
+    let mut founder = approved_partner(&server, &mut admin, "dana@acme.example").await;
+    let client_id = request_client(&server, &mut founder, "quote:read").await;
+
+    // The founder asks for a code on the organisation page; it is shown once.
+    let team = founder.get(&server, "/developers/team").await;
+    assert!(team.text().contains("dana@acme.example"));
+    let csrf = csrf_of(&team);
+    let invited = founder.post(&server, "/developers/team/invitations", &[("csrf", &csrf)]).await;
+    let code = shown_once(&invited);
+    assert!(code.starts_with("pcpi_"), "{code}");
+    let again = founder.get(&server, "/developers/team").await;
+    assert!(!again.text().contains(&code), "I-10: the code is not shown again");
+
+    // The colleague signs up with it: pending, in the founder's organisation, typed name ignored.
+    assert_eq!(sign_up_invited(&server, "sam@acme.example", &code).await.status, StatusCode::OK);
+    let founder_account = server.state.store.find_partner("dana@acme.example").await.unwrap();
+    let sam = server.state.store.find_partner("sam@acme.example").await.unwrap().unwrap();
+    assert_eq!(sam.organisation_id, founder_account.unwrap().organisation_id);
+    assert_eq!(sam.status, PartnerStatus::Pending, "principle 3: an admin decides");
+    assert_eq!(sam.invited_by.as_deref(), Some("dana@acme.example"));
+    let (_, pending) = sign_in(&server, "sam@acme.example").await;
+    assert!(pending.text().contains("awaits an administrator"), "pending accounts cannot sign in");
+    let queue = admin.get(&server, "/admin/partners").await;
+    assert!(queue.text().contains("joining on dana@acme.example"), "{}", queue.text());
+
+    // The code works once: a second sign-up with it is refused and creates nothing.
+    let reused = sign_up_invited(&server, "eve@evil.example", &code).await;
+    assert_eq!(reused.status, StatusCode::BAD_REQUEST);
+    assert!(reused.text().contains("invitation code is unknown, used or expired"));
+    assert!(server.state.store.find_partner("eve@evil.example").await.unwrap().is_none());
+
+    // Approved, the colleague sees the organisation's client.
+    let csrf = csrf_of(&admin.get(&server, "/admin/partners").await);
+    let path = format!("/admin/partners/{}/approve", sam.id);
+    assert_eq!(
+        admin.post(&server, &path, &[("csrf", &csrf), ("reason", "")]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let (mut colleague, reply) = sign_in(&server, "sam@acme.example").await;
+    assert_eq!(reply.location(), "/developers/console");
+    let page = colleague.get(&server, &format!("/developers/clients/{client_id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "a colleague reaches the organisation's client");
+
+    // Disabling one member leaves the organisation's clients to the other...
+    let csrf = csrf_of(&admin.get(&server, "/admin/partners").await);
+    let form = [("csrf", csrf.as_str()), ("to", "disabled")];
+    let path = format!("/admin/partners/{}/status", sam.id);
+    assert_eq!(admin.post(&server, &path, &form).await.status, StatusCode::SEE_OTHER);
+    assert_ne!(server.operator.client(&client_id).await.unwrap().status, ClientStatus::Disabled);
+    assert_eq!(colleague.get(&server, "/developers/console").await.location(), "/developers/login");
+
+    // ...and disabling the last active member stops them (I-19).
+    let founder_id = partner_id(&server, "dana@acme.example").await;
+    let path = format!("/admin/partners/{founder_id}/status");
+    assert_eq!(admin.post(&server, &path, &form).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(server.operator.client(&client_id).await.unwrap().status, ClientStatus::Disabled);
+
+    let filter = AuditFilter { action: Some("partner.invite".into()), ..AuditFilter::default() };
+    let entries = server.state.store.list_audit(&filter).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert!(!entries[0].details.contains(&code), "never a secret in the audit log");
 }

@@ -33,8 +33,12 @@ pub struct Partner {
     pub name: String,
     /// The organisation's name as the partner typed it: a label, never an access decision.
     pub organisation: String,
-    /// What ownership is checked against (server-generated at sign-up).
+    /// What ownership is checked against: server-generated at sign-up, or the inviting
+    /// colleague's when the account was created with an invitation.
     pub organisation_id: String,
+    /// The email of the colleague whose invitation this account was created with: it joined
+    /// that organisation (if an admin approves it) instead of founding one.
+    pub invited_by: Option<String>,
     #[serde(skip)]
     pub password_hash: String,
     pub status: PartnerStatus,
@@ -89,3 +93,20 @@ pub struct Notification {
     pub message: String,
     pub read_at: Option<UnixTime>,
 }
+
+/// An invitation for a colleague to sign up into an existing organisation. Only the keyed hash
+/// of its code is stored; the code is shown once to the partner who asked for it. The account it
+/// creates is pending like any other until an admin approves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub code_hash: Vec<u8>,
+    pub organisation_id: String,
+    pub organisation: String,
+    /// The inviting partner's email.
+    pub invited_by: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// How long an invitation code may wait to be used.
+pub const INVITATION_LIFETIME_SECONDS: UnixTime = 7 * 86_400;

@@ -23,6 +23,8 @@ pub enum SecretKind {
     RefreshToken,
     ApiKey,
     AuthorizationCode,
+    /// A partner's invitation for a colleague to join its organisation.
+    PartnerInvitation,
 }
 
 impl SecretKind {
@@ -32,6 +34,7 @@ impl SecretKind {
             Self::RefreshToken => "pcrt_",
             Self::ApiKey => "pcak_",
             Self::AuthorizationCode => "pcac_",
+            Self::PartnerInvitation => "pcpi_",
         }
     }
 }

@@ -14,6 +14,7 @@ pub struct Cleanup {
     pub sessions: u64,
     pub login_failures: u64,
     pub tokens: u64,
+    pub partner_invitations: u64,
 }
 
 impl Cleanup {
@@ -23,6 +24,7 @@ impl Cleanup {
             + self.sessions
             + self.login_failures
             + self.tokens
+            + self.partner_invitations
     }
 }
 
@@ -71,8 +73,8 @@ impl SqlStore {
         Ok(runs.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
     }
 
-    /// Deletes what can no longer be used: sessions past their expiry, codes a day after
-    /// theirs, refresh tokens past their family's end, lifted lockouts a day on, and token
+    /// Deletes what can no longer be used: sessions past their expiry or absolute end,
+    /// partner invitations past theirs, codes a day after theirs, refresh tokens past their family's end, lifted lockouts a day on, and token
     /// records once the analytics window has passed them. Safe to run twice or concurrently:
     /// every statement only deletes rows that are past their time.
     pub async fn delete_expired(&self, now: UnixTime) -> StoreResult<Cleanup> {
@@ -98,6 +100,12 @@ impl SqlStore {
             tokens: delete(
                 "DELETE FROM tokens WHERE expires_at < $1",
                 now - TOKEN_RECORD_KEPT_SECONDS,
+            )
+            .await?,
+            // Invitations past their expiry, used or not (an account keeps `invited_by`).
+            partner_invitations: delete(
+                "DELETE FROM partner_invitations WHERE expires_at < $1",
+                now,
             )
             .await?,
         })

@@ -33,6 +33,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use group_commit::GroupCommit;
 pub use jobs::Cleanup;
+pub use partners::InvitedSignUp;
 pub use tokens::TokenActivity;
 
 /// Which engine a store talks to.

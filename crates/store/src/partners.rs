@@ -5,7 +5,7 @@
 //! check after the fact.
 
 use portcullis_core::client::Client;
-use portcullis_core::partner::{Notification, Partner, PartnerClient, PartnerStatus};
+use portcullis_core::partner::{Invitation, Notification, Partner, PartnerClient, PartnerStatus};
 use portcullis_core::store::StoreResult;
 use portcullis_core::UnixTime;
 use sqlx::any::AnyRow;
@@ -15,7 +15,7 @@ use crate::clients::insert_client_in;
 use crate::{corrupt, map_err, SqlStore};
 
 const PARTNER_COLUMNS: &str = "id, email, name, organisation, organisation_id, password_hash, \
-                               status, decision_reason, created_at, updated_at";
+                               status, decision_reason, created_at, updated_at, invited_by";
 const OWNER_COLUMNS: &str = "client_id, organisation_id, description, justification, \
                              max_overlap_hours, decision_reason, secret_revealed_at, requested_at";
 const NOTIFICATION_COLUMNS: &str = "id, organisation_id, at, kind, target, message, read_at";
@@ -33,6 +33,7 @@ fn partner_from_row(row: &AnyRow) -> StoreResult<Partner> {
         decision_reason: row.try_get("decision_reason").map_err(map_err)?,
         created_at: row.try_get("created_at").map_err(map_err)?,
         updated_at: row.try_get("updated_at").map_err(map_err)?,
+        invited_by: row.try_get("invited_by").map_err(map_err)?,
     })
 }
 
@@ -62,28 +63,130 @@ fn notification_from_row(row: &AnyRow) -> StoreResult<Notification> {
     })
 }
 
+/// What a sign-up with an invitation code did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvitedSignUp {
+    /// The account was created in the inviting organisation.
+    Joined(Box<Partner>),
+    InvalidInvitation,
+    EmailTaken,
+}
+
+/// Inserts an account on the given connection; an email already taken is a `Conflict`.
+async fn insert_partner_on(conn: &mut sqlx::AnyConnection, partner: &Partner) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO partners ({PARTNER_COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    );
+    sqlx::query(&sql)
+        .bind(&partner.id)
+        .bind(&partner.email)
+        .bind(&partner.name)
+        .bind(&partner.organisation)
+        .bind(&partner.organisation_id)
+        .bind(&partner.password_hash)
+        .bind(partner.status.as_str())
+        .bind(&partner.decision_reason)
+        .bind(partner.created_at)
+        .bind(partner.updated_at)
+        .bind(&partner.invited_by)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
 impl SqlStore {
     /// Adds an account; an email already taken is a `Conflict`.
     pub async fn insert_partner(&self, partner: &Partner) -> StoreResult<()> {
-        let sql = format!(
-            "INSERT INTO partners ({PARTNER_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        );
-        sqlx::query(&sql)
-            .bind(&partner.id)
-            .bind(&partner.email)
-            .bind(&partner.name)
-            .bind(&partner.organisation)
-            .bind(&partner.organisation_id)
-            .bind(&partner.password_hash)
-            .bind(partner.status.as_str())
-            .bind(&partner.decision_reason)
-            .bind(partner.created_at)
-            .bind(partner.updated_at)
-            .execute(&self.writer)
-            .await
-            .map_err(map_err)?;
+        let mut conn = self.writer.acquire().await.map_err(map_err)?;
+        insert_partner_on(&mut conn, partner).await
+    }
+
+    /// Stores an invitation; the caller keeps the code.
+    pub async fn insert_invitation(&self, invitation: &Invitation) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO partner_invitations (code_hash, organisation_id, organisation, \
+             invited_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&invitation.code_hash)
+        .bind(&invitation.organisation_id)
+        .bind(&invitation.organisation)
+        .bind(&invitation.invited_by)
+        .bind(invitation.created_at)
+        .bind(invitation.expires_at)
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
         Ok(())
+    }
+
+    /// Creates `partner` in the organisation of the invitation whose code hashes to
+    /// `code_hash`, spending the invitation in the same transaction: an unknown, used or
+    /// expired code creates nothing, and an email already taken leaves the invitation unspent.
+    pub async fn insert_invited_partner(
+        &self,
+        partner: &Partner,
+        code_hash: &[u8],
+        now: UnixTime,
+    ) -> StoreResult<InvitedSignUp> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let spent = sqlx::query(
+            "UPDATE partner_invitations SET used_at = $2, used_by = $3 \
+             WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2 \
+             RETURNING organisation_id, organisation, invited_by",
+        )
+        .bind(code_hash)
+        .bind(now)
+        .bind(&partner.email)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let Some(row) = spent else { return Ok(InvitedSignUp::InvalidInvitation) };
+        let joined = Partner {
+            organisation_id: row.try_get("organisation_id").map_err(map_err)?,
+            organisation: row.try_get("organisation").map_err(map_err)?,
+            invited_by: Some(row.try_get("invited_by").map_err(map_err)?),
+            ..partner.clone()
+        };
+        match insert_partner_on(&mut tx, &joined).await {
+            Ok(()) => {}
+            Err(portcullis_core::store::StoreError::Conflict(_)) => {
+                return Ok(InvitedSignUp::EmailTaken);
+            }
+            Err(err) => return Err(err),
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(InvitedSignUp::Joined(Box::new(joined)))
+    }
+
+    /// Every account of an organisation, oldest first.
+    pub async fn organisation_members(&self, organisation_id: &str) -> StoreResult<Vec<Partner>> {
+        let sql = format!(
+            "SELECT {PARTNER_COLUMNS} FROM partners WHERE organisation_id = $1 \
+             ORDER BY created_at, email"
+        );
+        let rows =
+            sqlx::query(&sql).bind(organisation_id).fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter().map(partner_from_row).collect()
+    }
+
+    /// How many accounts of an organisation other than `except` are active.
+    pub async fn other_active_members(
+        &self,
+        organisation_id: &str,
+        except: &str,
+    ) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM partners WHERE organisation_id = $1 AND id <> $2 \
+             AND status = 'active'",
+        )
+        .bind(organisation_id)
+        .bind(except)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     pub async fn get_partner(&self, id: &str) -> StoreResult<Option<Partner>> {

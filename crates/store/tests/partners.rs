@@ -9,11 +9,11 @@ use std::collections::BTreeSet;
 use portcullis_core::client::{
     parse_wire_list, Client, ClientId, ClientStatus, ClientType, TokenAuthMethod,
 };
-use portcullis_core::partner::{Notification, Partner, PartnerClient, PartnerStatus};
+use portcullis_core::partner::{Invitation, Notification, Partner, PartnerClient, PartnerStatus};
 use portcullis_core::scope::ScopeSet;
 use portcullis_core::store::{ClientStore, StoreError};
 use portcullis_store::testing::{fresh_database, TestDatabase};
-use portcullis_store::SqlStore;
+use portcullis_store::{InvitedSignUp, SqlStore};
 
 async fn store() -> (SqlStore, TestDatabase) {
     let db = fresh_database().await;
@@ -28,6 +28,7 @@ fn partner(id: &str, email: &str, organisation_id: &str) -> Partner {
         name: "Dana O'Brien".into(),
         organisation: "Partner ' Ltd".into(),
         organisation_id: organisation_id.into(),
+        invited_by: None,
         password_hash: "$argon2id$x".into(),
         status: PartnerStatus::Pending,
         decision_reason: None,
@@ -166,4 +167,58 @@ async fn notifications_are_per_organisation_newest_first_and_marked_read() {
         store.notifications("org-2", 10).await.unwrap()[0].read_at.is_none(),
         "others untouched"
     );
+}
+
+#[tokio::test]
+async fn an_invitation_adds_one_member_to_its_organisation_once() {
+    let (store, _db) = store().await;
+    let founder =
+        Partner { status: PartnerStatus::Active, ..partner("p1", "dana@example.com", "org-1") };
+    store.insert_partner(&founder).await.unwrap();
+    let invitation = |hash: u8, expires_at: i64| Invitation {
+        code_hash: vec![hash; 32],
+        organisation_id: "org-1".into(),
+        organisation: founder.organisation.clone(),
+        invited_by: founder.email.clone(),
+        created_at: 1_000,
+        expires_at,
+    };
+    store.insert_invitation(&invitation(1, 5_000)).await.unwrap();
+    store.insert_invitation(&invitation(2, 1_500)).await.unwrap();
+
+    // The colleague lands in the inviting organisation, whatever it typed.
+    let colleague = partner("p2", "sam@example.com", "org-typed");
+    let joined = match store.insert_invited_partner(&colleague, &[1; 32], 2_000).await.unwrap() {
+        InvitedSignUp::Joined(joined) => joined,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(joined.organisation_id, "org-1");
+    assert_eq!(joined.invited_by.as_deref(), Some("dana@example.com"));
+    assert_eq!(store.get_partner("p2").await.unwrap(), Some(*joined));
+    assert_eq!(store.organisation_members("org-1").await.unwrap().len(), 2);
+
+    // Used, expired or unknown codes create nothing.
+    let third = partner("p3", "kim@example.com", "org-3");
+    for (code, at) in [([1u8; 32], 2_000), ([2; 32], 2_000), ([7; 32], 2_000)] {
+        assert_eq!(
+            store.insert_invited_partner(&third, &code, at).await.unwrap(),
+            InvitedSignUp::InvalidInvitation
+        );
+    }
+    assert_eq!(store.get_partner("p3").await.unwrap(), None);
+
+    // An email already taken leaves the invitation unspent for the right person.
+    store.insert_invitation(&invitation(3, 5_000)).await.unwrap();
+    let twin = partner("p4", "sam@example.com", "org-4");
+    assert_eq!(
+        store.insert_invited_partner(&twin, &[3; 32], 2_000).await.unwrap(),
+        InvitedSignUp::EmailTaken
+    );
+    assert!(matches!(
+        store.insert_invited_partner(&third, &[3; 32], 2_000).await.unwrap(),
+        InvitedSignUp::Joined(_)
+    ));
+
+    assert_eq!(store.other_active_members("org-1", "p1").await.unwrap(), 0, "p2, p3 pending");
+    assert_eq!(store.other_active_members("org-1", "p2").await.unwrap(), 1);
 }
