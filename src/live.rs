@@ -1,6 +1,7 @@
 //! What the running server keeps in memory: clients, the scope registry and signing keys, kept
 //! in step with the database by polling the change feed, so a change made by the CLI or another
-//! instance takes effect here within [`POLL_INTERVAL`].
+//! instance takes effect here within [`POLL_INTERVAL`] (at once on PostgreSQL, whose commits
+//! wake the poller through LISTEN/NOTIFY).
 //!
 //! The replicas are trusted for revocation-sensitive answers only while the feed is being read:
 //! once the last complete read is older than [`TRUSTED_FOR`], introspection and API-key checks
@@ -19,6 +20,7 @@ use portcullis_core::store::{
 };
 use portcullis_core::token::VerificationKeys;
 use portcullis_store::SqlStore;
+use tokio::sync::Notify;
 
 use crate::clock::unix_now;
 use crate::introspection_cache::IntrospectionCache;
@@ -270,20 +272,27 @@ async fn load_keys(
     Ok(KeyRing { current, by_alg, verification, jwks_json, algorithms })
 }
 
-/// Follows the change feed until the process ends. Errors are logged and retried: a database
-/// hiccup must not stop the server from picking up later changes.
+/// Follows the change feed until the process ends: reads it every [`POLL_INTERVAL`] and
+/// whenever `wake` fires (PostgreSQL LISTEN/NOTIFY, `portcullis_store::listen_for_changes`).
+/// Errors are logged and retried: a database hiccup must not stop the server from picking up
+/// later changes.
 pub async fn follow_changes(
     live: Arc<Live>,
     store: SqlStore,
     master_key: Arc<MasterKey>,
     introspection: Arc<IntrospectionCache>,
     mut last_seen: i64,
+    wake: Arc<Notify>,
 ) {
     let mut ticker = tokio::time::interval(POLL_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut key_refresh_at = unix_now() + 60;
     loop {
-        ticker.tick().await;
+        // Every poll interval, or at once when PostgreSQL announces a committed change.
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = wake.notified() => {}
+        }
         let began = Instant::now();
         match store.changes_since(last_seen).await {
             Ok((changes, last)) => {

@@ -42,12 +42,18 @@ pub async fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     let introspection = Arc::new(IntrospectionCache::default());
     let hasher = opened.master_key.secret_hasher();
     let master_key = Arc::new(opened.master_key);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    if store.backend() == portcullis_store::Backend::Postgres {
+        let url = config.storage.database_url.clone();
+        tokio::spawn(portcullis_store::listen_for_changes(url, wake.clone()));
+    }
     tokio::spawn(follow_changes(
         live.clone(),
         store.clone(),
         master_key.clone(),
         introspection.clone(),
         last_change,
+        wake,
     ));
 
     let leptos_options = LeptosOptions::builder()

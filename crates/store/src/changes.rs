@@ -1,10 +1,46 @@
 //! The change feed: rows other processes poll to learn that a client, scope, key or token
-//! changed. Rows are written in the same transaction as the change they announce.
+//! changed. Rows are written in the same transaction as the change they announce; on
+//! PostgreSQL their commit also wakes the pollers through LISTEN/NOTIFY.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use portcullis_core::store::{Change, ChangeFeed, StoreResult};
+use sqlx::postgres::PgListener;
 use sqlx::Row;
+use tokio::sync::Notify;
 
 use crate::{map_err, SqlStore};
+
+/// The PostgreSQL channel on which every committed change row is announced (the trigger of
+/// migration 0010).
+pub const CHANGES_CHANNEL: &str = "portcullis_changes";
+
+/// Wakes `wake` each time any process commits a change row on the PostgreSQL database at
+/// `url` (LISTEN/NOTIFY), until the process ends. A wake-up only: the poller still reads the
+/// table, so a notification lost while the listening connection reconnects costs at most one
+/// poll interval, never a change.
+pub async fn listen_for_changes(url: String, wake: Arc<Notify>) {
+    loop {
+        match PgListener::connect(&url).await {
+            Ok(mut listener) => match listener.listen(CHANGES_CHANNEL).await {
+                Ok(()) => loop {
+                    match listener.recv().await {
+                        Ok(_) => wake.notify_one(),
+                        Err(err) => {
+                            tracing::warn!(error = %err, "change notifications interrupted");
+                            break;
+                        }
+                    }
+                },
+                Err(err) => tracing::warn!(error = %err, "cannot LISTEN for changes"),
+            },
+            Err(err) => tracing::warn!(error = %err, "cannot connect to LISTEN for changes"),
+        }
+        // Polling carries on meanwhile; try again shortly.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
 
 /// Most changes returned by one poll; the poller asks again at once when it gets a full page.
 const PAGE: i64 = 1000;

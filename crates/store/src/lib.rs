@@ -31,6 +31,7 @@ use portcullis_core::store::StoreError;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use changes::{listen_for_changes, CHANGES_CHANNEL};
 pub use group_commit::GroupCommit;
 pub use jobs::Cleanup;
 pub use partners::InvitedSignUp;

@@ -279,6 +279,30 @@ async fn the_change_feed_announces_every_change_in_order() {
     assert!(store.changes_since(last).await.unwrap().0.is_empty());
 }
 
+/// On PostgreSQL a committed change also wakes every listener (LISTEN/NOTIFY), so other
+/// instances need not wait for their next poll. The listener starts asynchronously, so the
+/// change is repeated until one wakes it; a listener that never wakes fails the test.
+#[tokio::test]
+async fn committed_changes_wake_listeners_on_postgres() {
+    let (store, db) = store().await;
+    if store.backend() != portcullis_store::Backend::Postgres {
+        return; // SQLite has one instance and no notifications: it polls.
+    }
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let listener = tokio::spawn(portcullis_store::listen_for_changes(db.url.clone(), wake.clone()));
+    let mut woken = false;
+    for attempt in 0..100 {
+        store.put_scope(&scope(&format!("wake:n{attempt}"), "")).await.unwrap();
+        let wait = tokio::time::timeout(std::time::Duration::from_millis(100), wake.notified());
+        if wait.await.is_ok() {
+            woken = true;
+            break;
+        }
+    }
+    listener.abort();
+    assert!(woken, "a committed change must wake the listener");
+}
+
 #[tokio::test]
 async fn hostile_strings_are_data_not_sql() {
     let (store, _db) = store().await;
