@@ -34,6 +34,8 @@ export async function startServer({ dataDir: existing, port: fixedPort, env: ext
     PORTCULLIS_ISSUER: url,
     PORTCULLIS_ACCESS_TOKEN_AUDIENCE: 'https://api.example.test',
     PORTCULLIS_LISTEN: `127.0.0.1:${port}`,
+    // Each server its own metrics address: the default one is taken by the first.
+    PORTCULLIS_METRICS_LISTEN: `127.0.0.1:${await freePort()}`,
     PORTCULLIS_SITE_ROOT: join(projectRoot, 'target/site'),
     ...extra,
   };

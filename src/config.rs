@@ -188,7 +188,11 @@ pub struct ServerConfig {
     pub session_lifetime: Duration,
     /// How long a session lasts from sign-in, however active (SECURITY.md H-25).
     pub session_absolute_lifetime: Duration,
-    /// Where `/metrics` is served, apart from the public listener; `None`: not served.
+    /// How long an admin session lasts without activity: shorter than the others by default
+    /// (SECURITY.md I-15).
+    pub admin_session_lifetime: Duration,
+    /// Where `/metrics` is served, apart from the public listener (127.0.0.1:9464 unless set);
+    /// `None` (`off`): not served.
     pub metrics_listen: Option<SocketAddr>,
     /// How long in-flight requests may run on after SIGTERM before the process exits anyway.
     pub shutdown_grace: Duration,
@@ -234,6 +238,21 @@ impl ServerConfig {
             .parse("PORTCULLIS_SIGNING_ALG", "one of ES256, RS256, EdDSA")?
             .unwrap_or(SigningAlgorithm::ES256);
         let (session_lifetime, session_absolute_lifetime) = session_lifetimes(raw)?;
+        let admin_session_lifetime = bounded(
+            raw,
+            "PORTCULLIS_ADMIN_SESSION_LIFETIME",
+            "seconds an admin session lasts without activity, 60 to 86400",
+            (60, 86_400),
+            30 * 60,
+        )?;
+        if admin_session_lifetime > session_absolute_lifetime {
+            return Err(ConfigError::Invalid {
+                var: "PORTCULLIS_ADMIN_SESSION_LIFETIME",
+                value: admin_session_lifetime.to_string(),
+                help: "at most PORTCULLIS_SESSION_ABSOLUTE_LIFETIME, which ends every session"
+                    .into(),
+            });
+        }
         let site_root = PathBuf::from(raw.get("PORTCULLIS_SITE_ROOT").unwrap_or("target/site"));
         let client_auth_failure_limit = raw
             .parse(
@@ -266,10 +285,7 @@ impl ServerConfig {
                 help: "seconds between writes of API-key usage counters, 1 to 300".into(),
             });
         }
-        let metrics_listen: Option<SocketAddr> = raw.parse(
-            "PORTCULLIS_METRICS_LISTEN",
-            "an address and port apart from PORTCULLIS_LISTEN, e.g. 127.0.0.1:9464",
-        )?;
+        let metrics_listen = metrics_listen(raw)?;
         if metrics_listen == Some(listen) {
             return Err(ConfigError::Invalid {
                 var: "PORTCULLIS_METRICS_LISTEN",
@@ -345,7 +361,20 @@ impl ServerConfig {
             },
             session_lifetime: Duration::from_secs(u64::from(session_lifetime)),
             session_absolute_lifetime: Duration::from_secs(u64::from(session_absolute_lifetime)),
+            admin_session_lifetime: Duration::from_secs(u64::from(admin_session_lifetime)),
         })
+    }
+}
+
+/// Where `/metrics` is served: its own address, 127.0.0.1:9464 unless set, never the public
+/// listener; `off` serves no metrics at all.
+fn metrics_listen(raw: &RawSettings) -> Result<Option<SocketAddr>, ConfigError> {
+    const HELP: &str = "an address and port apart from PORTCULLIS_LISTEN (default \
+                        127.0.0.1:9464), or off";
+    match raw.get("PORTCULLIS_METRICS_LISTEN") {
+        Some(value) if value.trim().eq_ignore_ascii_case("off") => Ok(None),
+        Some(_) => raw.parse("PORTCULLIS_METRICS_LISTEN", HELP),
+        None => Ok(Some(SocketAddr::from(([127, 0, 0, 1], 9464)))),
     }
 }
 
@@ -534,6 +563,27 @@ mod tests {
         let pairs = [("PORTCULLIS_CONFIG".to_owned(), path.clone())];
         let err = RawSettings::from_pairs(pairs).unwrap_err();
         assert!(err.to_string().contains("issuer"), "{err}");
+    }
+
+    #[test]
+    fn metrics_have_their_own_address_by_default_and_can_be_turned_off() {
+        let base = [
+            ("PORTCULLIS_ISSUER", "https://as.example"),
+            ("PORTCULLIS_ACCESS_TOKEN_AUDIENCE", "https://api.example"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let pairs: Vec<_> = base.iter().chain(extra).copied().collect();
+            ServerConfig::from_raw(&raw(&pairs))
+        };
+        let default = with(&[]).unwrap().metrics_listen;
+        assert_eq!(default, Some(SocketAddr::from(([127, 0, 0, 1], 9464))));
+        assert_eq!(with(&[("PORTCULLIS_METRICS_LISTEN", "off")]).unwrap().metrics_listen, None);
+        let chosen = with(&[("PORTCULLIS_METRICS_LISTEN", "0.0.0.0:9100")]).unwrap();
+        assert_eq!(chosen.metrics_listen, Some(SocketAddr::from(([0, 0, 0, 0], 9100))));
+        let err = with(&[("PORTCULLIS_METRICS_LISTEN", "nine")]).unwrap_err();
+        assert!(err.to_string().contains("PORTCULLIS_METRICS_LISTEN"), "{err}");
+        let same = [("PORTCULLIS_LISTEN", "127.0.0.1:9464")];
+        assert!(with(&same).is_err(), "never on the public listener");
     }
 
     #[test]

@@ -116,7 +116,10 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     match state.config.metrics_listen {
         Some(address) => {
             let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
-                anyhow::anyhow!("cannot listen on {address}: {e} (set PORTCULLIS_METRICS_LISTEN)")
+                anyhow::anyhow!(
+                    "cannot serve metrics on {address}: {e}; choose another address with \
+                     PORTCULLIS_METRICS_LISTEN, or set it to off"
+                )
             })?;
             tracing::info!(%address, "metrics at /metrics");
             tokio::spawn(async move {
@@ -127,7 +130,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
                 }
             });
         }
-        None => tracing::info!("metrics are off: set PORTCULLIS_METRICS_LISTEN to serve /metrics"),
+        None => tracing::info!("metrics are off (PORTCULLIS_METRICS_LISTEN=off)"),
     }
     let listener = tokio::net::TcpListener::bind(listen)
         .await

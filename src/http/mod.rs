@@ -129,7 +129,7 @@ pub fn router(state: AppState) -> Router {
         .route("/account/consents/revoke", post(interaction::revoke_consent))
         .route(paths::END_SESSION, get(interaction::logout))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
-        .layer(session_layer(&state, "portcullis_session", "/"))
+        .layer(session_layer(&state, "portcullis_session", "/", state.config.session_lifetime))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), limits::forms));
 
     // The admin portal: its own session cookie, scoped to /admin.
@@ -184,7 +184,12 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/keys/{id}/usage.csv", get(admin::key_usage_csv))
         .route("/admin/revoke", get(admin::revoke_page).post(admin::revoke_submit))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
-        .layer(session_layer(&state, "portcullis_admin", "/admin"))
+        .layer(session_layer(
+            &state,
+            "portcullis_admin",
+            "/admin",
+            state.config.admin_session_lifetime,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), limits::forms));
 
     // The developer portal: its own session cookie, scoped to /developers.
@@ -210,7 +215,12 @@ pub fn router(state: AppState) -> Router {
         .route("/developers/keys/{key_id}/rotate", post(developers::rotate_key))
         .route("/developers/keys/{key_id}/revoke", post(developers::revoke_key))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
-        .layer(session_layer(&state, "portcullis_partner", "/developers"))
+        .layer(session_layer(
+            &state,
+            "portcullis_partner",
+            "/developers",
+            state.config.session_lifetime,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), limits::forms));
 
     let leptos_options = state.leptos_options.clone();
@@ -235,12 +245,14 @@ pub fn router(state: AppState) -> Router {
 
 /// Browser sessions: stored in the database, cookie HttpOnly and SameSite=Lax, Secure whenever
 /// the issuer is https, expiring after the configured inactivity or at the absolute end,
-/// whichever comes first (src/session_store.rs). End users and admins get
-/// separate cookies, so neither session ever stands in for the other.
+/// whichever comes first (src/session_store.rs). End users, admins and partners get separate
+/// cookies, so no session ever stands in for another; admins get a shorter idle lifetime
+/// (SECURITY.md I-15).
 fn session_layer(
     state: &AppState,
     cookie: &'static str,
     path: &'static str,
+    idle: std::time::Duration,
 ) -> SessionManagerLayer<SqlSessionStore> {
     let store = SqlSessionStore::new(
         state.store.clone(),
@@ -248,7 +260,7 @@ fn session_layer(
         state.config.session_absolute_lifetime,
     );
     let inactivity = tower_sessions::cookie::time::Duration::seconds(
-        i64::try_from(state.config.session_lifetime.as_secs()).unwrap_or(i64::MAX),
+        i64::try_from(idle.as_secs()).unwrap_or(i64::MAX),
     );
     SessionManagerLayer::new(store)
         .with_name(cookie)

@@ -135,6 +135,11 @@ async fn h25_i15_a_session_ends_at_its_absolute_end_however_active() {
     assert_eq!(browser.get(&server, "/admin").await.status, StatusCode::OK);
     let after_use: i64 = sqlx::query_scalar(ends_sql).fetch_one(&mut db).await.unwrap();
     assert_eq!(after_use, at_sign_in, "H-25: activity never extends the absolute end");
+    // I-15: an admin session's idle lifetime is the admins' own, 30 minutes by default.
+    let idle_sql = "SELECT MAX(expires_at) FROM sessions";
+    let idle_end: i64 = sqlx::query_scalar(idle_sql).fetch_one(&mut db).await.unwrap();
+    let now = portcullis::clock::unix_now();
+    assert!((now + 1_790..=now + 1_800).contains(&idle_end), "I-15: {idle_end} vs {now}");
 
     // Past the absolute end, the session is gone although it was used a moment ago.
     sqlx::query("UPDATE sessions SET ends_at = $1")
