@@ -74,9 +74,10 @@ impl SqlStore {
     }
 
     /// Deletes what can no longer be used: sessions past their expiry or absolute end,
-    /// partner invitations past theirs, codes a day after theirs, refresh tokens past their family's end, lifted lockouts a day on, and token
-    /// records once the analytics window has passed them. Safe to run twice or concurrently:
-    /// every statement only deletes rows that are past their time.
+    /// partner invitations past theirs, codes a day after theirs, refresh tokens past their
+    /// family's end, lifted lockouts a day on, and token records once the analytics window has
+    /// passed them. Safe to run twice or concurrently: every statement only deletes rows that
+    /// are past their time.
     pub async fn delete_expired(&self, now: UnixTime) -> StoreResult<Cleanup> {
         let delete = |sql: &'static str, before: UnixTime| async move {
             let done =
