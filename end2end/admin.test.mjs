@@ -1,7 +1,9 @@
-// The admin portal as an administrator uses it, in headless Chromium: sign in, approve a
-// pending client with narrower scopes, regenerate a secret with an overlap, revoke a client's
-// tokens after seeing the count, read the analytics chart, and find every action in the audit
-// log. An admin without admin:clients is refused the same pages on the server.
+// The admin portal as an administrator uses it, in headless Chromium: sign in, create a client
+// and regenerate its secret, approve a pending client with narrower scopes, regenerate another
+// secret with an overlap, revoke a client's tokens after seeing the count, read the analytics
+// chart, and find every action in the audit log under the admin's own name. An admin without
+// admin:clients is refused the same pages and the same posts on the server, and nothing is
+// done in its name.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -37,12 +39,12 @@ after(async () => {
   await server?.stop();
 });
 
-async function token(id, secret) {
+async function token(id, secret, scope = 'quote:read') {
   const basic = Buffer.from(`${id}:${secret}`).toString('base64');
   const res = await fetch(`${server.url}/oauth2/token`, {
     method: 'POST',
     headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials&scope=quote:read',
+    body: `grant_type=client_credentials&scope=${scope}`,
   });
   return { status: res.status, body: await res.json() };
 }
@@ -94,7 +96,18 @@ test('an admin approves, regenerates, revokes, reads analytics and the audit log
   assert.equal(await page.inputValue('input[name=name]'), 'Claims Feed', 'what was typed is kept');
   await page.fill('input[name=refresh_token_lifetime]', '3600');
   await page.click('form[action="/admin/clients"] button[type=submit]');
-  assert.ok((await page.textContent('[data-testid=new-secret]')).trim().startsWith('pcs_'));
+  const firstSecret = (await page.textContent('[data-testid=new-secret]')).trim();
+  assert.ok(firstSecret.startsWith('pcs_'));
+  const claimsFeed = (await page.getAttribute('form[action$="/secret"]', 'action')).split('/')[3];
+
+  // Regenerate the new client's secret with no overlap (left empty): only the new one works.
+  await page.click('form[action$="/secret"] button[type=submit]');
+  const secondSecret = (await page.textContent('[data-testid=new-secret]')).trim();
+  assert.ok(secondSecret.startsWith('pcs_') && secondSecret !== firstSecret);
+  await new Promise((r) => setTimeout(r, 1000));
+  const withSecret = (secret) => token(claimsFeed, secret, 'claim:read');
+  assert.equal((await withSecret(secondSecret)).status, 200, 'the new secret works');
+  assert.equal((await withSecret(firstSecret)).status, 401, 'the old one is dead');
   await page.goto(`${server.url}/admin`);
 
   // Approve with fewer scopes than requested.
@@ -128,7 +141,8 @@ test('an admin approves, regenerates, revokes, reads analytics and the audit log
   const chart = page.locator('[data-testid=tokens-chart]');
   await chart.waitFor();
   assert.ok((await chart.locator('rect').count()) >= 1, 'at least one bar');
-  assert.match(await chart.innerHTML(), /client_credentials: 5/);
+  // Five for the service client, one for the client created above.
+  assert.match(await chart.innerHTML(), /client_credentials: 6/);
   await shot(page, 'admin-analytics.png');
 
   // Every action is in the audit log.
@@ -139,6 +153,14 @@ test('an admin approves, regenerates, revokes, reads analytics and the audit log
   }
   assert.ok(!log.includes(secret), 'never a secret in the log');
   await shot(page, 'admin-audit.png');
+  // ...under this admin's name, not the CLI's: the portal's own actions, filtered by actor.
+  for (const action of ['client.create', 'client.approve', 'client.secret.rotate',
+    'tokens.revoke']) {
+    const query = new URLSearchParams({ actor: 'admin:root@example.com', action });
+    await page.goto(`${server.url}/admin/audit?${query}`);
+    const rows = await page.textContent('[data-testid=audit]');
+    assert.match(rows, new RegExp(action.replace(/\./g, '\\.')), `${action} by the portal admin`);
+  }
   assert.deepEqual(errors, [], 'no script errors and no CSP violations');
   await context.close();
 });
@@ -151,14 +173,35 @@ test('an admin without admin:clients is refused on the server', async () => {
     const response = await page.goto(`${server.url}${path}`);
     assert.equal(response.status(), 403, path);
   }
-  // A forged approval post from this session changes nothing.
+  // The same actions the first admin took, posted straight from this session with its valid
+  // CSRF token (a hidden button is not a check): create, approve, regenerate, revoke.
   const csrf = await page.goto(`${server.url}/admin`).then(() =>
     page.getAttribute('input[name=csrf]', 'value'));
-  const status = await page.evaluate(async ([path, csrf]) => {
-    const body = new URLSearchParams({ csrf, scopes: 'quote:read', reason: 'x' });
-    const res = await fetch(path, { method: 'POST', body, redirect: 'manual' });
-    return res.status;
-  }, [`/admin/clients/${service.client_id}/approve`, csrf]);
-  assert.equal(status, 403);
+  const forged = {
+    '/admin/clients': { name: 'Forged', client_type: 'confidential',
+      grant_types: 'client_credentials', scopes: 'quote:read',
+      token_auth_method: 'client_secret_basic', access_token_lifetime: '600',
+      refresh_token_lifetime: '3600' },
+    [`/admin/clients/${pending.client_id}/approve`]: { scopes: 'quote:write', reason: 'x' },
+    [`/admin/clients/${service.client_id}/secret`]: { overlap_hours: '1' },
+    '/admin/revoke': { client_id: service.client_id, username: '', reason: 'x' },
+  };
+  for (const [path, fields] of Object.entries(forged)) {
+    const status = await page.evaluate(async ([path, fields]) => {
+      const body = new URLSearchParams(fields);
+      const res = await fetch(path, { method: 'POST', body, redirect: 'manual' });
+      return res.status;
+    }, [path, { csrf, ...fields }]);
+    assert.equal(status, 403, path);
+  }
+  // Nothing happened: this admin's only entries in the log are its sign-ins.
+  const query = new URLSearchParams({ actor: 'admin:auditor@example.com' });
+  await page.goto(`${server.url}/admin/audit?${query}`);
+  const rows = await page.textContent('[data-testid=audit]');
+  for (const action of ['client.create', 'client.approve', 'client.secret.rotate',
+    'tokens.revoke']) {
+    assert.ok(!rows.includes(action), `${action} was not done by the refused admin`);
+  }
+  assert.match(rows, /admin\.sign_in/);
   await context.close();
 });

@@ -1,9 +1,11 @@
 // Fault tests against the real binary (SECURITY.md FT-13, FT-12): SIGTERM while token requests
 // are in flight. Every request either completes (200, and its token is recorded and still
-// active after a restart) or is refused at the connection; nothing answers 5xx, the process
-// exits 0, and a token revoked before the stop stays revoked after it.
+// active after a restart) or is refused at the connection; nothing answers 5xx, no token is
+// recorded without reaching its client, the process exits 0, and a token revoked before the
+// stop stays revoked after it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { startServer } from './support.mjs';
 
 function basic(id, secret) {
@@ -60,6 +62,13 @@ test('SIGTERM under load loses, duplicates and revives no token', async () => {
   for (const status of statuses.keys()) assert.ok(status < 500, `no ${status} answers`);
   assert.ok(issued.length > 50, `tokens were issued under load (${issued.length})`);
   assert.ok(refused > 0, 'new connections were refused after the stop');
+
+  // No answer was lost in flight: every token the server recorded reached its client (the one
+  // revoked before the stop included). A request cut off after its token was stored would
+  // leave a record nobody received.
+  const [{ n: recorded }] = JSON.parse(execFileSync('sqlite3', ['-json', server.database,
+    'SELECT COUNT(*) AS n FROM tokens'], { encoding: 'utf8' }));
+  assert.equal(recorded, issued.length + 1, 'every recorded token was delivered');
 
   // Restarted on the same data: every token handed out is recorded, the revoked one is not
   // brought back.

@@ -5,6 +5,8 @@
 //! backend (FT-15, PostgreSQL only). Each checks that no token is lost, duplicated or brought
 //! back.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -159,6 +161,114 @@ async fn ft15_postgres_killing_every_backend_costs_at_most_a_request_per_connect
     for _ in 0..10 {
         assert_eq!(server.token(&client, "svc:read").await.status, StatusCode::OK, "recovered");
     }
+}
+
+/// A TCP relay in front of PostgreSQL that a test can cut (every open link closed, new ones
+/// refused) and restore: the database "going away" from the server's point of view, without
+/// stopping the server every other test shares.
+struct Relay {
+    addr: std::net::SocketAddr,
+    open: Arc<AtomicBool>,
+    links: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Relay {
+    async fn start(upstream: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let open = Arc::new(AtomicBool::new(true));
+        let links: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let (accepting, tracked) = (open.clone(), links.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { continue };
+                if !accepting.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection closes at once
+                }
+                let upstream = upstream.clone();
+                let link = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                tracked.lock().unwrap().push(link.abort_handle());
+            }
+        });
+        Self { addr, open, links }
+    }
+
+    fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Database connection loss (PostgreSQL only): while the database is unreachable every token
+/// request is a 503 that hands out nothing, and once it is back the same process serves again
+/// without a restart, every token it answered with recorded.
+#[tokio::test]
+async fn a_lost_database_is_a_503_and_the_pool_recovers_when_it_returns() {
+    let db = portcullis_store::testing::fresh_database().await;
+    if !db.url.starts_with("postgres") {
+        return; // PostgreSQL only: SQLite is a file in the process, not a connection.
+    }
+    // postgres://user@host:port/name: the same database, reached through the relay.
+    let (scheme_user, rest) = db.url.split_once('@').unwrap();
+    let (host_port, name) = rest.split_once('/').unwrap();
+    let relay = Relay::start(host_port.to_owned()).await;
+    let relayed = format!("{scheme_user}@{}/{name}", relay.addr);
+    let direct = db.url.clone();
+    let server = TestServer::start_configured(db, &[("PORTCULLIS_DATABASE_URL", &relayed)]).await;
+    server.scope("svc:read", &[], false).await;
+    let client = server.service_client("svc:read").await;
+    let mut answered = Vec::new();
+    for _ in 0..3 {
+        let reply = server.token(&client, "svc:read").await;
+        assert_eq!(reply.status, StatusCode::OK);
+        answered.push(reply.json()["access_token"].as_str().unwrap().to_owned());
+    }
+
+    relay.cut();
+    for _ in 0..3 {
+        let reply = server.token(&client, "svc:read").await;
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text());
+        assert_eq!(reply.error(), "temporarily_unavailable");
+        assert!(reply.json().get("access_token").is_none(), "nothing handed out unrecorded");
+    }
+
+    relay.restore();
+    let mut recovered = None;
+    for _ in 0..100 {
+        let reply = server.token(&client, "svc:read").await;
+        if reply.status == StatusCode::OK {
+            recovered = Some(reply);
+            break;
+        }
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let recovered = recovered.expect("the pool reconnected by itself");
+    answered.push(recovered.json()["access_token"].as_str().unwrap().to_owned());
+    for _ in 0..10 {
+        let reply = server.token(&client, "svc:read").await;
+        assert_eq!(reply.status, StatusCode::OK, "recovered for good");
+        answered.push(reply.json()["access_token"].as_str().unwrap().to_owned());
+    }
+
+    // Every answered token is recorded and active; the refused ones left nothing behind.
+    for token in &answered {
+        assert_eq!(server.introspect(&client, token).await.json()["active"], true);
+    }
+    let mut check = sqlx::AnyConnection::connect(&direct).await.unwrap();
+    let recorded: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM tokens").fetch_one(&mut check).await.unwrap();
+    assert_eq!(recorded, answered.len() as i64, "no token lost and none recorded unanswered");
 }
 
 /// FT-01 on PostgreSQL: every backend is killed while 50 code exchanges are in flight. Each
