@@ -515,6 +515,16 @@ mod tests {
         RawSettings::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string()))).unwrap()
     }
 
+    /// The server settings with the two required ones and `extra`.
+    fn with(extra: &[(&'static str, &'static str)]) -> Result<ServerConfig, ConfigError> {
+        let required = [
+            ("PORTCULLIS_ISSUER", "https://as.example"),
+            ("PORTCULLIS_ACCESS_TOKEN_AUDIENCE", "https://api.example"),
+        ];
+        let pairs: Vec<_> = required.iter().chain(extra).copied().collect();
+        ServerConfig::from_raw(&raw(&pairs))
+    }
+
     #[test]
     fn issuer_and_audience_are_required() {
         let err = ServerConfig::from_raw(&raw(&[])).unwrap_err();
@@ -567,14 +577,6 @@ mod tests {
 
     #[test]
     fn metrics_have_their_own_address_by_default_and_can_be_turned_off() {
-        let base = [
-            ("PORTCULLIS_ISSUER", "https://as.example"),
-            ("PORTCULLIS_ACCESS_TOKEN_AUDIENCE", "https://api.example"),
-        ];
-        let with = |extra: &[(&'static str, &'static str)]| {
-            let pairs: Vec<_> = base.iter().chain(extra).copied().collect();
-            ServerConfig::from_raw(&raw(&pairs))
-        };
         let default = with(&[]).unwrap().metrics_listen;
         assert_eq!(default, Some(SocketAddr::from(([127, 0, 0, 1], 9464))));
         assert_eq!(with(&[("PORTCULLIS_METRICS_LISTEN", "off")]).unwrap().metrics_listen, None);
@@ -588,14 +590,6 @@ mod tests {
 
     #[test]
     fn proxy_settings_come_in_pairs() {
-        let base = [
-            ("PORTCULLIS_ISSUER", "https://as.example"),
-            ("PORTCULLIS_ACCESS_TOKEN_AUDIENCE", "https://api.example"),
-        ];
-        let with = |extra: &[(&'static str, &'static str)]| {
-            let pairs: Vec<_> = base.iter().chain(extra).copied().collect();
-            ServerConfig::from_raw(&raw(&pairs))
-        };
         assert!(with(&[]).unwrap().proxies.trusted.is_empty());
         let err = with(&[("PORTCULLIS_TRUSTED_PROXIES", "10.0.0.1")]).unwrap_err();
         assert!(err.to_string().contains("PORTCULLIS_CLIENT_IP_HEADER"), "{err}");

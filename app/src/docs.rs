@@ -219,7 +219,15 @@ fn Example(label: &'static str, code: String) -> impl IntoView {
     }
 }
 
-/// The same step in the four languages every guide covers.
+/// The libraries the flow guides use: each language's standard OAuth client.
+const OAUTH_CLIENTS: [&str; 3] =
+    ["JavaScript: openid-client 6", "Python: Authlib", "Rust: oauth2 5"];
+/// The libraries the API-key guide uses: a key is a header and a JSON body, no OAuth flow.
+const HTTP_CLIENTS: [&str; 3] =
+    ["JavaScript: fetch (Node.js 18+)", "Python: requests", "Rust: reqwest 0.12"];
+
+/// The same step in the four languages every guide covers, labelled with the library each
+/// example uses ([`OAUTH_CLIENTS`] unless told otherwise).
 #[component]
 fn FourWays(
     issuer: String,
@@ -227,30 +235,14 @@ fn FourWays(
     js: &'static str,
     python: &'static str,
     rust: &'static str,
+    #[prop(default = OAUTH_CLIENTS)] libraries: [&'static str; 3],
 ) -> impl IntoView {
+    let [js_label, python_label, rust_label] = libraries;
     view! {
         <Example label="curl" code=fill(curl, &issuer)/>
-        <Example label="JavaScript: openid-client 6" code=fill(js, &issuer)/>
-        <Example label="Python: Authlib" code=fill(python, &issuer)/>
-        <Example label="Rust: oauth2 5" code=fill(rust, &issuer)/>
-    }
-}
-
-/// The same call in the four languages, with each language's plain HTTP client: for API keys,
-/// which are a header and a JSON body rather than an OAuth flow.
-#[component]
-fn FourWaysHttp(
-    issuer: String,
-    curl: &'static str,
-    js: &'static str,
-    python: &'static str,
-    rust: &'static str,
-) -> impl IntoView {
-    view! {
-        <Example label="curl" code=fill(curl, &issuer)/>
-        <Example label="JavaScript: fetch (Node.js 18+)" code=fill(js, &issuer)/>
-        <Example label="Python: requests" code=fill(python, &issuer)/>
-        <Example label="Rust: reqwest 0.12" code=fill(rust, &issuer)/>
+        <Example label=js_label code=fill(js, &issuer)/>
+        <Example label=python_label code=fill(python, &issuer)/>
+        <Example label=rust_label code=fill(rust, &issuer)/>
     }
 }
 
@@ -791,7 +783,8 @@ fn api_keys(issuer: &str) -> AnyView {
             <h3 class="mt-6 font-semibold text-slate-900">
                 "Your call (the API host is an example)"
             </h3>
-            <FourWaysHttp
+            <FourWays
+                libraries=HTTP_CLIENTS
                 issuer=call_issuer
                 curl=examples::KEY_CALL
                 js=examples::KEY_CALL_JS
@@ -801,7 +794,8 @@ fn api_keys(issuer: &str) -> AnyView {
             <h3 class="mt-6 font-semibold text-slate-900">
                 "What the gateway sends (if you run the gateway)"
             </h3>
-            <FourWaysHttp
+            <FourWays
+                libraries=HTTP_CLIENTS
                 issuer=verify_issuer
                 curl=examples::KEY_VERIFY
                 js=examples::KEY_VERIFY_JS

@@ -19,6 +19,7 @@ use crate::http::interaction::{page, unavailable};
 use crate::http::peer::PeerAddr;
 use crate::http::portal::{csrf_token, not_done, refusal, utc};
 use crate::http::AppState;
+use crate::service::{Operator, ServiceError};
 
 /// `GET /admin/admins`.
 pub async fn admins_page(State(state): State<AppState>, session: Session) -> Response {
@@ -36,25 +37,20 @@ pub async fn create_admin(
     headers: HeaderMap,
     FormBody(body): FormBody,
 ) -> Response {
-    let (form, admin) =
-        match admin_form(&state, &session, &headers, &body, Some(AdminPermission::Admins)).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
-    let email = form.get("email").unwrap_or_default().trim().to_owned();
-    let password = form.get("password").unwrap_or_default().to_owned();
+    let (form, admin, operator) = match admins_form(&state, &session, &peer, &headers, &body).await
+    {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
     let permissions = match ticked(&form) {
         Ok(permissions) => permissions,
         Err(problem) => return not_done(problem),
     };
-    let operator = state.operator().acting_as(acting(&admin, &peer));
-    match operator.create_admin(&email, password, permissions).await {
-        Ok(created) => {
-            let notice = format!("{} can now sign in.", created.email);
-            render(&state, &session, admin, Some(notice)).await
-        }
-        Err(err) => refusal(err),
-    }
+    let email = form.get("email").unwrap_or_default().trim().to_owned();
+    let password = form.get("password").unwrap_or_default().to_owned();
+    let done = operator.create_admin(&email, password, permissions).await;
+    let notice = done.map(|created| format!("{} can now sign in.", created.email));
+    answer(&state, &session, admin, notice).await
 }
 
 /// `POST /admin/admins/permissions`: replaces one admin's permissions, possibly the signed-in
@@ -66,24 +62,19 @@ pub async fn set_permissions(
     headers: HeaderMap,
     FormBody(body): FormBody,
 ) -> Response {
-    let (form, admin) =
-        match admin_form(&state, &session, &headers, &body, Some(AdminPermission::Admins)).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
-    let email = form.get("email").unwrap_or_default().to_owned();
+    let (form, admin, operator) = match admins_form(&state, &session, &peer, &headers, &body).await
+    {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
     let permissions = match ticked(&form) {
         Ok(permissions) => permissions,
         Err(problem) => return not_done(problem),
     };
-    let operator = state.operator().acting_as(acting(&admin, &peer));
-    match operator.set_admin_permissions(&email, permissions).await {
-        Ok(changed) => {
-            let notice = format!("{} now holds {}.", changed.email, wire(&changed.permissions));
-            render(&state, &session, admin, Some(notice)).await
-        }
-        Err(err) => refusal(err),
-    }
+    let email = form.get("email").unwrap_or_default();
+    let done = operator.set_admin_permissions(email, permissions).await;
+    let notice = done.map(|changed| format!("{} now holds {}.", changed.email, wire(&changed)));
+    answer(&state, &session, admin, notice).await
 }
 
 /// `POST /admin/admins/delete`.
@@ -94,15 +85,40 @@ pub async fn delete_admin(
     headers: HeaderMap,
     FormBody(body): FormBody,
 ) -> Response {
+    let (form, admin, operator) = match admins_form(&state, &session, &peer, &headers, &body).await
+    {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let email = form.get("email").unwrap_or_default();
+    let notice = operator.delete_admin(email).await.map(|()| format!("{email} was deleted."));
+    answer(&state, &session, admin, notice).await
+}
+
+/// What every post here starts from: its CSRF token checked, the signed-in admin holding
+/// `admin:admins`, and the service acting in that admin's name.
+async fn admins_form(
+    state: &AppState,
+    session: &Session,
+    peer: &PeerAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Form, Admin, Operator), Response> {
     let (form, admin) =
-        match admin_form(&state, &session, &headers, &body, Some(AdminPermission::Admins)).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
-    let email = form.get("email").unwrap_or_default().to_owned();
-    let operator = state.operator().acting_as(acting(&admin, &peer));
-    match operator.delete_admin(&email).await {
-        Ok(()) => render(&state, &session, admin, Some(format!("{email} was deleted."))).await,
+        admin_form(state, session, headers, body, Some(AdminPermission::Admins)).await?;
+    let operator = state.operator().acting_as(acting(&admin, peer));
+    Ok((form, admin, operator))
+}
+
+/// The page again with what was done, or the service's refusal.
+async fn answer(
+    state: &AppState,
+    session: &Session,
+    admin: Admin,
+    done: Result<String, ServiceError>,
+) -> Response {
+    match done {
+        Ok(notice) => render(state, session, admin, Some(notice)).await,
         Err(err) => refusal(err),
     }
 }
@@ -120,8 +136,8 @@ fn ticked(form: &Form) -> Result<BTreeSet<AdminPermission>, &'static str> {
     Ok(permissions)
 }
 
-fn wire(permissions: &BTreeSet<AdminPermission>) -> String {
-    permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+fn wire(admin: &Admin) -> String {
+    admin.permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 async fn render(
