@@ -170,12 +170,22 @@ async fn g17_get_is_405() {
 }
 
 #[tokio::test]
-async fn results_are_cached_and_survive_a_storage_outage_until_revoked() {
+async fn results_are_cached_and_answer_through_a_brief_storage_outage() {
     let (server, client, token) = setup().await;
     assert_eq!(server.introspect(&client, &token).await.json()["active"], true);
-    // The cached answer does not need the database; a token never seen does.
+    // The cached answer does not need the database while the change feed was read under a
+    // second ago (live::TRUSTED_FOR); after that it does (faults.rs FT-04). Which side of that
+    // line this answer fell on is known only if the instance is still in step after it.
     server.state.store.close().await;
-    assert_eq!(server.introspect(&client, &token).await.json()["active"], true);
+    let cached = server.introspect(&client, &token).await;
+    if server.state.live.in_sync() {
+        assert_eq!(cached.json()["active"], true, "answered from the cache");
+    } else {
+        // The line was crossed around this request: the cache or a refusal, never "inactive".
+        let refused = cached.status == StatusCode::SERVICE_UNAVAILABLE;
+        assert!(refused || cached.json()["active"] == true, "{}", cached.text());
+    }
+    // A token never seen needs the database.
     let other = server.state.live.keys().current.clone();
     let now = portcullis::clock::unix_now();
     let unseen = portcullis_core::token::AccessTokenClaims {
