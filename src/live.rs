@@ -8,7 +8,8 @@
 //! go back to the database, and fail with it (fail closed, RFC 7662 §4; SECURITY.md FT-04).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use portcullis_core::api_key::ApiKey;
@@ -54,8 +55,11 @@ pub struct Live {
     access_token_alg: SigningAlgorithm,
     /// Updated in place (not swapped whole): there may be many keys and a change touches one.
     api_keys: RwLock<ApiKeyIndex>,
-    /// When the last complete read of the change feed began (monotonic clock).
-    synced_at: Mutex<Instant>,
+    /// The monotonic clock's origin for `synced_ms`.
+    loaded_at: Instant,
+    /// When the last complete read of the change feed began, in milliseconds after
+    /// `loaded_at`: an atomic, since every introspection and key check reads it.
+    synced_ms: AtomicU64,
 }
 
 /// API keys by the keyed hash of the key, the only way a presented key is looked up.
@@ -92,42 +96,22 @@ impl Live {
             keys: RwLock::new(Arc::new(load_keys(store, master_key, access_token_alg).await?)),
             access_token_alg,
             api_keys: RwLock::new(load_api_keys(store).await?),
-            synced_at: Mutex::new(Instant::now()),
+            loaded_at: Instant::now(),
+            synced_ms: AtomicU64::new(0),
         })
     }
 
     /// Whether every change committed more than [`TRUSTED_FOR`] ago has been applied here, so
     /// a cached "active" or "valid" may still be given without asking the database.
     pub fn in_sync(&self) -> bool {
-        self.synced_at.lock().unwrap_or_else(|e| e.into_inner()).elapsed() <= TRUSTED_FOR
+        let synced = Duration::from_millis(self.synced_ms.load(Ordering::Acquire));
+        self.loaded_at.elapsed().saturating_sub(synced) <= TRUSTED_FOR
     }
 
     /// Records a complete read of the feed that began at `began`.
     fn mark_synced(&self, began: Instant) {
-        let mut synced_at = self.synced_at.lock().unwrap_or_else(|e| e.into_inner());
-        *synced_at = (*synced_at).max(began);
-    }
-
-    /// The API key `id` read again from the database (and the index updated), for answers
-    /// that cannot wait for the feed; `None` when it no longer exists.
-    pub async fn fresh_api_key(
-        &self,
-        store: &SqlStore,
-        id: &str,
-    ) -> StoreResult<Option<Arc<ApiKey>>> {
-        self.reload_api_key(store, id).await?;
-        let index = self.api_keys.read().unwrap_or_else(|e| e.into_inner());
-        Ok(index.hash_by_id.get(id).and_then(|hash| index.by_hash.get(hash)).cloned())
-    }
-
-    /// The client `id` read again from the database (and the replica updated).
-    pub async fn fresh_client(
-        &self,
-        store: &SqlStore,
-        id: &str,
-    ) -> StoreResult<Option<Arc<Client>>> {
-        self.reload_client(store, id).await?;
-        Ok(self.client(id))
+        let ms = began.saturating_duration_since(self.loaded_at).as_millis();
+        self.synced_ms.fetch_max(u64::try_from(ms).unwrap_or(u64::MAX), Ordering::Release);
     }
 
     pub fn client(&self, id: &str) -> Option<Arc<Client>> {

@@ -8,6 +8,7 @@
 //! and the usage counters, which are flushed to the database in the background.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
@@ -20,6 +21,7 @@ use portcullis_core::error::{ErrorCode, OAuthError};
 use portcullis_core::rate_limit::RateDecision;
 use portcullis_core::scope::ScopeSet;
 use portcullis_core::secret::hashes_equal;
+use portcullis_core::store::{ApiKeyStore, ClientStore, StoreError};
 use serde::{Deserialize, Serialize};
 
 use super::client_auth::authenticate_with;
@@ -155,29 +157,25 @@ async fn decide(
     state.throttles.api_key_guesses.forgive(&guess_key);
 
     // A revocation or disablement made on another instance reaches this one through the
-    // change feed; while the feed is not being read, the key and its owner are read afresh, and
-    // a database that cannot answer refuses the key rather than vouch for it.
-    let mut owner = state.live.client(key.client_id.as_str());
-    if !state.live.in_sync() {
-        let unavailable = |err: portcullis_core::store::StoreError| {
+    // change feed; while the feed is not being read, the key and its owner are read from the
+    // database instead, and a database that cannot answer refuses the key rather than vouch.
+    let owner_active = if state.live.in_sync() {
+        let owner = state.live.client(key.client_id.as_str());
+        owner.is_some_and(|c| c.status == ClientStatus::Active)
+    } else {
+        let unavailable = |err: StoreError| {
             tracing::error!(error = %err, "API-key lookup failed while the change feed is stale");
             ErrorReply::from(OAuthError::unavailable())
         };
-        let Some(fresh) =
-            state.live.fresh_api_key(&state.store, &key.id).await.map_err(unavailable)?
-        else {
+        let Some(stored) = state.store.get_api_key(&key.id).await.map_err(unavailable)? else {
             return Ok(refused(VerifyOutcome::NotFound).into_response());
         };
-        owner = state
-            .live
-            .fresh_client(&state.store, key.client_id.as_str())
-            .await
-            .map_err(unavailable)?;
-        key = fresh;
-    }
+        let owner = state.store.get_client(&key.client_id).await.map_err(unavailable)?;
+        key = Arc::new(stored);
+        owner.is_some_and(|c| c.status == ClientStatus::Active)
+    };
 
     let now = unix_now();
-    let owner_active = owner.is_some_and(|c| c.status == ClientStatus::Active);
     if let Err(outcome) = key.check(owner_active, &required, source, now) {
         return Ok(finish(state, &key, outcome, source, now, refused(outcome), None));
     }
