@@ -114,27 +114,16 @@ impl Operator {
             created_at: now,
             updated_at: now,
         };
-        let partner =
-            match invitation {
-                None => match self.store.insert_partner(&partner).await {
-                    Ok(()) => partner,
-                    // The same email signed up in between: as above.
-                    Err(StoreError::Conflict(_)) => return Ok(SignUp::AlreadyRegistered),
-                    Err(err) => return Err(err.into()),
-                },
-                Some(code) => {
-                    let hash = self.hasher.hash(&code);
-                    match self.store.insert_invited_partner(&partner, &hash, now).await? {
-                        InvitedSignUp::Joined(joined) => *joined,
-                        InvitedSignUp::EmailTaken => return Ok(SignUp::AlreadyRegistered),
-                        InvitedSignUp::InvalidInvitation => return Err(ServiceError::Invalid(
-                            "the invitation code is unknown, used or expired: ask your colleague \
-                             for a new one, or leave it empty to register a new organisation"
-                                .into(),
-                        )),
-                    }
-                }
-            };
+        // `None`: the same email signed up in between; the page says the same as above.
+        let stored = match invitation {
+            None => match self.store.insert_partner(&partner).await {
+                Ok(()) => Some(partner),
+                Err(StoreError::Conflict(_)) => None,
+                Err(err) => return Err(err.into()),
+            },
+            Some(code) => self.join_organisation(&partner, &code, now).await?,
+        };
+        let Some(partner) = stored else { return Ok(SignUp::AlreadyRegistered) };
         let details = json!({
             "organisation": partner.organisation,
             "name": partner.name,
@@ -142,6 +131,26 @@ impl Operator {
         });
         self.audit("partner.sign_up", format!("partner:{}", partner.email), details).await?;
         Ok(SignUp::Created(Box::new(partner)))
+    }
+
+    /// Stores `partner` in the organisation whose invitation `code` is, spending the code;
+    /// `None` when the email is taken (the code stays unspent for the right person).
+    async fn join_organisation(
+        &self,
+        partner: &Partner,
+        code: &str,
+        now: i64,
+    ) -> ServiceResult<Option<Partner>> {
+        let hash = self.hasher.hash(code);
+        match self.store.insert_invited_partner(partner, &hash, now).await? {
+            InvitedSignUp::Joined(joined) => Ok(Some(*joined)),
+            InvitedSignUp::EmailTaken => Ok(None),
+            InvitedSignUp::InvalidInvitation => Err(ServiceError::Invalid(
+                "the invitation code is unknown, used or expired: ask your colleague for a new \
+                 one, or leave it empty to register a new organisation"
+                    .into(),
+            )),
+        }
     }
 
     /// An invitation for a colleague to join the partner's organisation, valid for a week and
